@@ -1,0 +1,1 @@
+//! agentpol cedar backend.

@@ -1,0 +1,2 @@
+//! `agentpolc`: the command-line front end.
+fn main() {}
