@@ -16,6 +16,7 @@
 //! [`source::Loader`]; the standard library is compiled in ([`stdlib`]).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod backend;
 pub mod check;
 pub mod diag;
 pub mod eval;
