@@ -84,6 +84,9 @@ macro_rules! tokens {
             Ip(String),
             /// A decoded string literal.
             #[token("\"", lex_string)]
+            /// A single-quoted string is reported (AP0001) and read as if
+            /// double-quoted, so that one mistake gives one diagnostic.
+            #[regex(r"'[^'\n]*'", lex_single_quoted)]
             Str(StrLit),
             /// A `#` comment; collected into the extras, never returned.
             #[regex(r"#[^\r\n]*", lex_comment, allow_greedy = true)]
@@ -256,6 +259,22 @@ fn lex_int(lex: &mut logos::Lexer<'_, Tok>) -> u64 {
             u64::MAX
         }
     }
+}
+
+fn lex_single_quoted(lex: &mut logos::Lexer<'_, Tok>) -> StrLit {
+    let r = lex.span();
+    let span = span_of(lex, r.start, r.end);
+    let inner = lex.slice().get(1..lex.slice().len().saturating_sub(1)).unwrap_or("");
+    let d = Diag::error(&codes::UNEXPECTED_CHAR, span, "single-quoted string")
+        .label("strings use double quotes")
+        .help(format!("write \"{inner}\""));
+    lex.extras.sink.push(d);
+    let parts = if inner.is_empty() {
+        Vec::new()
+    } else {
+        vec![StrPart::Text(inner.to_string(), span_of(lex, r.start + 1, r.end - 1))]
+    };
+    StrLit { parts, span }
 }
 
 fn lex_comment(lex: &mut logos::Lexer<'_, Tok>) -> logos::Skip {

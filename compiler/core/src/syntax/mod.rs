@@ -72,6 +72,11 @@ pub(crate) type TokenSpans = Vec<(usize, usize, bool)>;
 /// [`parse`], also returning the token positions (for the formatter).
 pub(crate) fn parse_with_tokens(file: FileId, text: &str) -> (ParsedFile, TokenSpans) {
     let lexed = lexer::lex(file, text);
+    let lexical: Vec<usize> = lexed
+        .diagnostics
+        .iter()
+        .map(|d| d.primary.span.start as usize)
+        .collect();
     let mut diagnostics = lexed.diagnostics;
     let mut dropped = lexed.dropped;
     let limited = nesting::limit(file, lexed.tokens);
@@ -103,7 +108,7 @@ pub(crate) fn parse_with_tokens(file: FileId, text: &str) -> (ParsedFile, TokenS
     tree.span = Span::new(file, 0, text.len());
     let starts: Vec<(usize, usize)> = spans.iter().map(|&(s, e, _)| (s, e)).collect();
     let (parse_diags, parse_dropped) =
-        recovery.into_diags(&starts, &limited.braces, lexed.unterminated_string);
+        recovery.into_diags(text, &starts, &limited.braces, &lexical, lexed.unterminated_string);
     diagnostics.extend(parse_diags);
     dropped += parse_dropped;
     diagnostics.sort_by_key(|d| (d.primary.span.start, d.primary.span.end));

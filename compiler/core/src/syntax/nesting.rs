@@ -255,10 +255,6 @@ pub(crate) fn limit(file: FileId, tokens: Vec<(usize, Tok, usize)>) -> Limited {
             continue;
         };
         let end = cut_end(&tokens, i, kind);
-        let end_pos = tokens
-            .get(end.saturating_sub(1))
-            .map(|t| t.2)
-            .unwrap_or(start_pos);
         let what = match kind {
             Kind::Paren => "parentheses and `not` nest",
             Kind::Root => "`not` and parentheses nest",
@@ -280,9 +276,12 @@ pub(crate) fn limit(file: FileId, tokens: Vec<(usize, Tok, usize)>) -> Limited {
             )
             .label(format!("this is level {}", MAX_NESTING + 1))
             .help(help)
-            .note(format!(
-                "the input from here to byte {end_pos} was skipped",
-            )),
+            .note(match kind {
+                Kind::Paren => "everything up to the matching `)` was skipped",
+                Kind::Brace => "everything up to the matching `}` was skipped",
+                Kind::Root => "the rest of this condition was skipped",
+                Kind::Bracket => "the rest of this type was skipped",
+            }),
         );
         cuts.push((i, end.max(i + 1)));
         w.set_run = 0;

@@ -7,7 +7,7 @@
 //! nesting limit, swallowed by an unterminated string).
 
 use super::ast::{Ident, QualName, SelectorDecl, StrLit};
-use super::lexer::{shorten, DiagSink, Never, Tok};
+use super::lexer::{DiagSink, Never, Tok};
 use super::nesting::Braces;
 use crate::diag::{codes, Diag};
 use crate::span::{FileId, Span, Spanned};
@@ -152,8 +152,10 @@ impl Recovery {
     /// Converts the recorded errors into diagnostics (see the module docs).
     pub(crate) fn into_diags(
         mut self,
+        text: &str,
         tokens: &[(usize, usize)],
         braces: &Braces,
+        lexical: &[usize],
         unterminated_string: bool,
     ) -> (Vec<Diag>, usize) {
         self.errors.sort_by_key(|r| match r.found {
@@ -168,9 +170,9 @@ impl Recovery {
         let mut last_reported: Option<usize> = None;
         let file = self.file;
         for rec in &self.errors {
-            let (pos, is_eof) = match &rec.found {
-                Found::Token { start, .. } => (*start, false),
-                Found::Eof { at } => (*at, true),
+            let pos = match &rec.found {
+                Found::Token { start, .. } => *start,
+                Found::Eof { at } => *at,
             };
             let index = token_index(tokens, pos);
             let mut suppress = match &rec.found {
@@ -185,6 +187,14 @@ impl Recovery {
             }
             if last_reported == Some(pos) {
                 suppress = true;
+            }
+            // A bad character earlier on the same line was cut out of the
+            // token stream; what the parser then trips over is its echo.
+            let before = lexical.partition_point(|&q| q <= pos);
+            if let Some(&q) = before.checked_sub(1).and_then(|i| lexical.get(i)) {
+                if text.get(q..pos).is_some_and(|s| !s.contains('\n')) {
+                    suppress = true;
+                }
             }
             // Where did this recovery resume?
             let resume = match rec.dropped {
@@ -208,12 +218,20 @@ impl Recovery {
                     unexpected_token(file, *start, *end, tok, &expected)
                 }
                 Found::Eof { at } => {
-                    let mut d = Diag::error(
-                        &codes::UNEXPECTED_EOF,
-                        Span::new(file, *at, *at),
-                        "unexpected end of file",
-                    )
-                    .label(format!("expected {} here", expected.phrase()));
+                    // Point at the last token: an empty span at the very end
+                    // of a file may not be drawn at all.
+                    let (span, label) = match tokens.last() {
+                        Some(&(s, e)) => (
+                            Span::new(file, s, e),
+                            format!("the file ends after this; expected {} next", expected.phrase()),
+                        ),
+                        None => (
+                            Span::new(file, *at, *at),
+                            format!("expected {} here", expected.phrase()),
+                        ),
+                    };
+                    let mut d = Diag::error(&codes::UNEXPECTED_EOF, span, "unexpected end of file")
+                        .label(label);
                     if let Some(open) = braces.unclosed_innermost() {
                         d = d
                             .with_label(Span::new(file, open, open + 1), "this `{` is never closed")
@@ -224,7 +242,6 @@ impl Recovery {
                     d
                 }
             };
-            let _ = is_eof;
             out.push(d);
         }
         let dropped = out.dropped + self.errors_dropped + self.sink.dropped;
@@ -396,10 +413,4 @@ pub(crate) fn too_many(file: FileId, at: Span, dropped: usize) -> Diag {
         "found more than {} syntax errors",
         DiagSink::CAP
     ))
-}
-
-/// Shortens a source snippet for a message.
-#[allow(dead_code)]
-pub(crate) fn snippet(s: &str) -> String {
-    shorten(s, 40)
 }
