@@ -163,10 +163,9 @@ impl Recovery {
             Found::Eof { at } => at,
         });
         let mut out = DiagSink::default();
-        // Index of the token where the last recovery resumed, if that token was
-        // a `}` closing a block opened inside the skipped text: the parser then
-        // closed the wrong block, and the next error is most likely a cascade.
-        let mut cascade_from: Option<usize> = None;
+        // Token index and window after which errors are taken as echoes of the
+        // previous one (see below).
+        let mut cascade_from: Option<(usize, usize)> = None;
         let mut last_reported: Option<usize> = None;
         let file = self.file;
         for rec in &self.errors {
@@ -180,8 +179,8 @@ impl Recovery {
                 Found::Eof { .. } => unterminated_string,
                 Found::Token { .. } => false,
             };
-            if let Some(from) = cascade_from {
-                if index <= from + 3 {
+            if let Some((from, window)) = cascade_from {
+                if index <= from + window {
                     suppress = true;
                 }
             }
@@ -196,17 +195,23 @@ impl Recovery {
                     suppress = true;
                 }
             }
-            // Where did this recovery resume?
-            let resume = match rec.dropped {
-                Some((_, last_end)) => token_index(tokens, last_end),
-                None => index,
-            };
-            cascade_from = match tokens.get(resume) {
-                Some(&(s, _)) => match braces.opener_of(s) {
-                    Some(open) if open >= pos => Some(resume),
-                    _ => None,
-                },
-                None => None,
+            // Where did this recovery resume? If it closed a block opened in
+            // the skipped text, the parser is out of step with the braces; if
+            // it skipped nothing, the token it tripped over was read again in
+            // another role (`include secrets` reads `secrets` as a member).
+            // Either way the next error close by is most likely an echo.
+            cascade_from = match rec.dropped {
+                Some((_, last_end)) => {
+                    let resume = token_index(tokens, last_end);
+                    match tokens.get(resume) {
+                        Some(&(s, _)) => match braces.opener_of(s) {
+                            Some(open) if open >= pos => Some((resume, 3)),
+                            _ => None,
+                        },
+                        None => None,
+                    }
+                }
+                None => Some((index, 2)),
             };
             if suppress {
                 continue;
