@@ -44,7 +44,9 @@ fn word() -> BoxedStrategy<Ident> {
 }
 
 fn operand_word() -> BoxedStrategy<Ident> {
-    word().prop_filter("`not` cannot start an operand", |w| w.name != "not").boxed()
+    word()
+        .prop_filter("`not` cannot start an operand", |w| w.name != "not")
+        .boxed()
 }
 
 fn qual_of(parts: Vec<Ident>) -> QualName {
@@ -61,16 +63,15 @@ fn name() -> BoxedStrategy<QualName> {
 }
 
 fn word_path() -> BoxedStrategy<QualName> {
-    proptest::collection::vec(word(), 1..3).prop_map(qual_of).boxed()
+    proptest::collection::vec(word(), 1..3)
+        .prop_map(qual_of)
+        .boxed()
 }
 
 fn str_lit() -> BoxedStrategy<StrLit> {
     let text = "[a-z/*.~ ${}\"\\\\\n\t#é💥]{1,8}";
-    let interp = proptest::collection::vec(
-        "[a-zA-Z_][a-zA-Z0-9_-]{0,4}".prop_map(id),
-        1..3,
-    )
-    .prop_map(|p| StrPart::Interp(qual_of(p)));
+    let interp = proptest::collection::vec("[a-zA-Z_][a-zA-Z0-9_-]{0,4}".prop_map(id), 1..3)
+        .prop_map(|p| StrPart::Interp(qual_of(p)));
     let part = prop_oneof![3 => text.prop_map(|t| StrPart::Text(t, sp())), 1 => interp];
     proptest::collection::vec(part, 0..4)
         .prop_map(|parts| {
@@ -91,7 +92,9 @@ fn str_lit() -> BoxedStrategy<StrLit> {
 }
 
 fn int() -> BoxedStrategy<Spanned<u64>> {
-    prop_oneof![0u64..100_000, any::<u64>()].prop_map(spd).boxed()
+    prop_oneof![0u64..100_000, any::<u64>()]
+        .prop_map(spd)
+        .boxed()
 }
 
 fn ip() -> BoxedStrategy<Spanned<String>> {
@@ -107,7 +110,9 @@ fn ip() -> BoxedStrategy<Spanned<String>> {
 }
 
 fn range() -> BoxedStrategy<Expr> {
-    (int(), int()).prop_map(|(a, b)| Expr::Range(a, b, sp())).boxed()
+    (int(), int())
+        .prop_map(|(a, b)| Expr::Range(a, b, sp()))
+        .boxed()
 }
 
 fn elem() -> BoxedStrategy<Expr> {
@@ -142,7 +147,12 @@ fn targets() -> BoxedStrategy<Expr> {
 }
 
 fn port_item() -> BoxedStrategy<Expr> {
-    prop_oneof![int().prop_map(Expr::Int), range(), name().prop_map(Expr::Name)].boxed()
+    prop_oneof![
+        int().prop_map(Expr::Int),
+        range(),
+        name().prop_map(Expr::Name)
+    ]
+    .boxed()
 }
 
 fn ports() -> BoxedStrategy<Expr> {
@@ -193,9 +203,13 @@ fn sig() -> BoxedStrategy<ToolSig> {
 }
 
 fn effect() -> BoxedStrategy<Spanned<EffectKw>> {
-    prop_oneof![Just(EffectKw::Allow), Just(EffectKw::Deny), Just(EffectKw::Ask)]
-        .prop_map(spd)
-        .boxed()
+    prop_oneof![
+        Just(EffectKw::Allow),
+        Just(EffectKw::Deny),
+        Just(EffectKw::Ask)
+    ]
+    .prop_map(spd)
+    .boxed()
 }
 
 fn fs_action() -> BoxedStrategy<FsActionKw> {
@@ -212,8 +226,12 @@ fn fs_action() -> BoxedStrategy<FsActionKw> {
 }
 
 fn net_action() -> BoxedStrategy<NetActionKw> {
-    proptest::sample::select(vec![NetActionKw::Connect, NetActionKw::Listen, NetActionKw::Sendto])
-        .boxed()
+    proptest::sample::select(vec![
+        NetActionKw::Connect,
+        NetActionKw::Listen,
+        NetActionKw::Sendto,
+    ])
+    .boxed()
 }
 
 fn proto() -> BoxedStrategy<Spanned<ProtoKw>> {
@@ -237,13 +255,14 @@ fn fs_match() -> BoxedStrategy<FsMatch> {
 }
 
 fn exec_match() -> BoxedStrategy<ExecMatch> {
-    let args = (proptest::collection::vec(str_lit(), 0..3), any::<bool>()).prop_map(|(items, rest)| {
-        ArgsPattern {
-            items,
-            rest: rest.then(sp),
-            span: sp(),
-        }
-    });
+    let args =
+        (proptest::collection::vec(str_lit(), 0..3), any::<bool>()).prop_map(|(items, rest)| {
+            ArgsPattern {
+                items,
+                rest: rest.then(sp),
+                span: sp(),
+            }
+        });
     (targets(), proptest::option::of(args))
         .prop_map(|(binaries, args)| ExecMatch { binaries, args })
         .boxed()
@@ -382,10 +401,20 @@ fn member(depth: u32) -> BoxedStrategy<Member> {
     let mut options: Vec<BoxedStrategy<Member>> = vec![
         str_lit().prop_map(|s| Member::Home(s, sp())).boxed(),
         proptest::option::of(str_lit())
-            .prop_map(|p| Member::Scope(ScopeDecl { kind: ScopeKind::Cgroup(p), span: sp() }))
+            .prop_map(|p| {
+                Member::Scope(ScopeDecl {
+                    kind: ScopeKind::Cgroup(p),
+                    span: sp(),
+                })
+            })
             .boxed(),
         int()
-            .prop_map(|n| Member::Scope(ScopeDecl { kind: ScopeKind::Uid(n), span: sp() }))
+            .prop_map(|n| {
+                Member::Scope(ScopeDecl {
+                    kind: ScopeKind::Uid(n),
+                    span: sp(),
+                })
+            })
             .boxed(),
         targets().prop_map(|t| Member::Resolvers(t, sp())).boxed(),
         (
@@ -393,24 +422,40 @@ fn member(depth: u32) -> BoxedStrategy<Member> {
             proptest::collection::vec((word(), str_lit()), 0..3),
         )
             .prop_map(|(namespace, labels)| {
-                Member::Selector(SelectorDecl { namespace, labels, span: sp() })
+                Member::Selector(SelectorDecl {
+                    namespace,
+                    labels,
+                    span: sp(),
+                })
             })
             .boxed(),
         name().prop_map(|n| Member::Include(n, sp())).boxed(),
         proptest::collection::vec(
-            (effect(), fs_match()).prop_map(|(effect, body)| FsRule { effect, body, span: sp() }),
+            (effect(), fs_match()).prop_map(|(effect, body)| FsRule {
+                effect,
+                body,
+                span: sp(),
+            }),
             0..3,
         )
         .prop_map(|rules| Member::Fs(RuleBlock { rules, span: sp() }))
         .boxed(),
         proptest::collection::vec(
-            (effect(), exec_match()).prop_map(|(effect, body)| ExecRule { effect, body, span: sp() }),
+            (effect(), exec_match()).prop_map(|(effect, body)| ExecRule {
+                effect,
+                body,
+                span: sp(),
+            }),
             0..3,
         )
         .prop_map(|rules| Member::Exec(RuleBlock { rules, span: sp() }))
         .boxed(),
         proptest::collection::vec(
-            (effect(), net_match()).prop_map(|(effect, body)| NetRule { effect, body, span: sp() }),
+            (effect(), net_match()).prop_map(|(effect, body)| NetRule {
+                effect,
+                body,
+                span: sp(),
+            }),
             0..3,
         )
         .prop_map(|rules| Member::Net(RuleBlock { rules, span: sp() }))
@@ -419,16 +464,31 @@ fn member(depth: u32) -> BoxedStrategy<Member> {
             word(),
             proptest::option::of(sig()),
             proptest::collection::vec(
-                (effect(), proptest::option::of(cond()))
-                    .prop_map(|(effect, cond)| ToolRule { effect, cond, span: sp() }),
+                (effect(), proptest::option::of(cond())).prop_map(|(effect, cond)| ToolRule {
+                    effect,
+                    cond,
+                    span: sp(),
+                }),
                 0..3,
             ),
         )
-            .prop_map(|(name, sig, rules)| Member::Tool(ToolBlock { name, sig, rules, span: sp() }))
+            .prop_map(|(name, sig, rules)| {
+                Member::Tool(ToolBlock {
+                    name,
+                    sig,
+                    rules,
+                    span: sp(),
+                })
+            })
             .boxed(),
         proptest::collection::vec(
-            (effect(), proptest::collection::vec(name(), 1..3))
-                .prop_map(|(effect, names)| SecretRule { effect, names, span: sp() }),
+            (effect(), proptest::collection::vec(name(), 1..3)).prop_map(|(effect, names)| {
+                SecretRule {
+                    effect,
+                    names,
+                    span: sp(),
+                }
+            }),
             0..3,
         )
         .prop_map(|rules| Member::Secrets(RuleBlock { rules, span: sp() }))
@@ -438,7 +498,12 @@ fn member(depth: u32) -> BoxedStrategy<Member> {
         options.push(
             (ident(), proptest::collection::vec(member(depth - 1), 0..3))
                 .prop_map(|(name, members)| {
-                    Member::Skill(Block { kind: BlockKind::Skill, name, members, span: sp() })
+                    Member::Skill(Block {
+                        kind: BlockKind::Skill,
+                        name,
+                        members,
+                        span: sp(),
+                    })
                 })
                 .boxed(),
         );
@@ -448,7 +513,12 @@ fn member(depth: u32) -> BoxedStrategy<Member> {
 
 fn block(kind: BlockKind) -> BoxedStrategy<Block> {
     (ident(), proptest::collection::vec(member(1), 0..5))
-        .prop_map(move |(name, members)| Block { kind, name, members, span: sp() })
+        .prop_map(move |(name, members)| Block {
+            kind,
+            name,
+            members,
+            span: sp(),
+        })
         .boxed()
 }
 
@@ -468,13 +538,17 @@ fn field() -> BoxedStrategy<Field> {
         ip().prop_map(Expr::Ip),
         set_lit().prop_map(Expr::Set),
     ];
-    (word_path(), value).prop_map(|(name, value)| Field { name, value }).boxed()
+    (word_path(), value)
+        .prop_map(|(name, value)| Field { name, value })
+        .boxed()
 }
 
 fn concrete() -> BoxedStrategy<ConcreteRequest> {
     prop_oneof![
-        (fs_action(), str_lit())
-            .prop_map(|(a, path)| ConcreteRequest::Fs { action: spd(a), path }),
+        (fs_action(), str_lit()).prop_map(|(a, path)| ConcreteRequest::Fs {
+            action: spd(a),
+            path
+        }),
         (str_lit(), proptest::collection::vec(str_lit(), 0..3))
             .prop_map(|(path, args)| ConcreteRequest::Exec { path, args }),
         (
@@ -537,9 +611,21 @@ fn item() -> BoxedStrategy<Item> {
                 name().prop_map(Expr::Name)
             ]
         )
-            .prop_map(|(name, value)| Item::Const(ConstDecl { name, value, span: sp() })),
-        (ident(), set_lit()).prop_map(|(name, value)| Item::Set(SetDecl { name, value, span: sp() })),
-        (ident(), ty()).prop_map(|(name, ty)| Item::Param(ParamDecl { name, ty, span: sp() })),
+            .prop_map(|(name, value)| Item::Const(ConstDecl {
+                name,
+                value,
+                span: sp()
+            })),
+        (ident(), set_lit()).prop_map(|(name, value)| Item::Set(SetDecl {
+            name,
+            value,
+            span: sp()
+        })),
+        (ident(), ty()).prop_map(|(name, ty)| Item::Param(ParamDecl {
+            name,
+            ty,
+            span: sp()
+        })),
         (
             ident(),
             proptest::collection::vec(
@@ -550,8 +636,16 @@ fn item() -> BoxedStrategy<Item> {
                 0..3
             )
         )
-            .prop_map(|(name, sources)| Item::Secret(SecretDecl { name, sources, span: sp() })),
-        (word(), sig()).prop_map(|(name, sig)| Item::Tool(ToolDecl { name, sig, span: sp() })),
+            .prop_map(|(name, sources)| Item::Secret(SecretDecl {
+                name,
+                sources,
+                span: sp()
+            })),
+        (word(), sig()).prop_map(|(name, sig)| Item::Tool(ToolDecl {
+            name,
+            sig,
+            span: sp()
+        })),
         block(BlockKind::Profile).prop_map(Item::Profile),
         block(BlockKind::Agent).prop_map(Item::Agent),
         (
@@ -569,12 +663,21 @@ fn item() -> BoxedStrategy<Item> {
             str_lit(),
             proptest::collection::vec(
                 (effect(), agent_or_skill(), concrete()).prop_map(|(effect, target, request)| {
-                    Expect { effect, target, request, span: sp() }
+                    Expect {
+                        effect,
+                        target,
+                        request,
+                        span: sp(),
+                    }
                 }),
                 0..3
             )
         )
-            .prop_map(|(name, expects)| Item::Test(TestDecl { name, expects, span: sp() })),
+            .prop_map(|(name, expects)| Item::Test(TestDecl {
+                name,
+                expects,
+                span: sp()
+            })),
     ]
     .boxed()
 }
@@ -584,7 +687,11 @@ fn file() -> BoxedStrategy<File> {
         proptest::option::of(any::<u32>().prop_map(spd)),
         proptest::collection::vec(item(), 0..6),
     )
-        .prop_map(|(version, items)| File { version, items, span: sp() })
+        .prop_map(|(version, items)| File {
+            version,
+            items,
+            span: sp(),
+        })
         .boxed()
 }
 

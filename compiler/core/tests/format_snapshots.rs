@@ -13,10 +13,20 @@ fn fmt(text: &str) -> String {
     };
     let before = parse(FileId(0), text);
     let after = parse(FileId(0), &out);
-    assert!(after.diagnostics.is_empty(), "output does not parse:\n{out}");
-    assert!(same_modulo_spans(&before.ast, &after.ast), "tree changed:\n{out}");
+    assert!(
+        after.diagnostics.is_empty(),
+        "output does not parse:\n{out}"
+    );
+    assert!(
+        same_modulo_spans(&before.ast, &after.ast),
+        "tree changed:\n{out}"
+    );
     let texts = |p: &agentpol::syntax::ParsedFile| {
-        let mut v: Vec<String> = p.comments.iter().map(|c| c.text.trim_end().to_string()).collect();
+        let mut v: Vec<String> = p
+            .comments
+            .iter()
+            .map(|c| c.text.trim_end().to_string())
+            .collect();
         v.sort();
         v
     };
@@ -150,7 +160,10 @@ fn empty_blocks_and_files() {
     assert_eq!(fmt("agent a { # c\n}"), "agent a { # c\n}\n");
     assert_eq!(fmt("agent a {\n# c\n}"), "agent a {\n  # c\n}\n");
     assert_eq!(fmt("agent a {} # c"), "agent a {} # c\n");
-    assert_eq!(fmt("agent a { selector {} }"), "agent a {\n  selector {}\n}\n");
+    assert_eq!(
+        fmt("agent a { selector {} }"),
+        "agent a {\n  selector {}\n}\n"
+    );
 }
 
 #[test]
@@ -161,7 +174,12 @@ fn crlf_input() {
 
 #[test]
 fn refuses_files_with_errors() {
-    for bad in ["agent a {", "agent a { fs { allow raed \"/x\" } }", "const x = \"unterminated", "@"] {
+    for bad in [
+        "agent a {",
+        "agent a { fs { allow raed \"/x\" } }",
+        "const x = \"unterminated",
+        "@",
+    ] {
         match format_source(FileId(0), bad) {
             Ok(out) => panic!("formatted a broken file {bad:?} into {out:?}"),
             Err(d) => assert!(!d.is_empty()),

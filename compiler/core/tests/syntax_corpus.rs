@@ -13,7 +13,11 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| {
             let path = e.expect("dir entry").path();
-            let name = path.file_name().expect("name").to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
             (name, std::fs::read(&path).expect("readable"))
         })
         .filter(|(n, _)| n.ends_with(".agentpol"))
@@ -34,13 +38,30 @@ fn check(label: &str, text: &str) -> bool {
     assert!(p.diagnostics.len() <= 101, "{label}: too many diagnostics");
     match format_source(FileId(0), text) {
         Ok(out) => {
-            assert!(p.diagnostics.is_empty(), "{label}: formatted despite errors");
+            assert!(
+                p.diagnostics.is_empty(),
+                "{label}: formatted despite errors"
+            );
             let again = parse(FileId(0), &out);
-            assert!(again.diagnostics.is_empty(), "{label}: output does not parse:\n{out}");
-            assert!(same_modulo_spans(&p.ast, &again.ast), "{label}: tree changed:\n{out}");
-            assert_eq!(again.comments.len(), p.comments.len(), "{label}: comments lost");
+            assert!(
+                again.diagnostics.is_empty(),
+                "{label}: output does not parse:\n{out}"
+            );
+            assert!(
+                same_modulo_spans(&p.ast, &again.ast),
+                "{label}: tree changed:\n{out}"
+            );
+            assert_eq!(
+                again.comments.len(),
+                p.comments.len(),
+                "{label}: comments lost"
+            );
             let twice = format_source(FileId(0), &out).ok();
-            assert_eq!(twice.as_deref(), Some(out.as_str()), "{label}: not idempotent");
+            assert_eq!(
+                twice.as_deref(),
+                Some(out.as_str()),
+                "{label}: not idempotent"
+            );
             true
         }
         Err(d) => {
@@ -86,9 +107,34 @@ impl Rng {
 }
 
 const SNIPPETS: &[&[u8]] = &[
-    b"{", b"}", b"(", b")", b"\"", b"not ", b" and ", b" or ", b"${", b"\\", b"#", b"\n",
-    b"allow ", b"deny ", b"agent x {", b"skill s {", b"..", b"::", b"1.2.3.4/8", b"99999999999999999999",
-    b"tool t(a: int) ", b"when ", b" in ", b"port ", b"any ", b",", b"@", b"'",
+    b"{",
+    b"}",
+    b"(",
+    b")",
+    b"\"",
+    b"not ",
+    b" and ",
+    b" or ",
+    b"${",
+    b"\\",
+    b"#",
+    b"\n",
+    b"allow ",
+    b"deny ",
+    b"agent x {",
+    b"skill s {",
+    b"..",
+    b"::",
+    b"1.2.3.4/8",
+    b"99999999999999999999",
+    b"tool t(a: int) ",
+    b"when ",
+    b" in ",
+    b"port ",
+    b"any ",
+    b",",
+    b"@",
+    b"'",
 ];
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
@@ -141,5 +187,8 @@ fn corpus_mutations() {
     assert!(total >= 2900);
     // Some mutations (of comments, strings, whitespace) keep files valid, so
     // the formatter half of the check is exercised too.
-    assert!(clean > 100, "only {clean} of {total} mutations parsed cleanly");
+    assert!(
+        clean > 100,
+        "only {clean} of {total} mutations parsed cleanly"
+    );
 }

@@ -100,7 +100,11 @@ fn hundred_thousand_open_parens() {
     let deep = in_rule(&"(".repeat(100_000));
     let c = codes(&deep);
     assert!(c.contains(&"AP0005"), "{c:?}");
-    let balanced = in_rule(&format!("{}x == 1{}", "(".repeat(100_000), ")".repeat(100_000)));
+    let balanced = in_rule(&format!(
+        "{}x == 1{}",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    ));
     assert_eq!(codes(&balanced), vec!["AP0005"]);
 }
 
@@ -116,10 +120,18 @@ fn hundred_thousand_nots() {
 fn hundred_thousand_braces_and_skills() {
     let braces = "{".repeat(100_000);
     assert!(codes(&braces).contains(&"AP0005"));
-    let skills = format!("agent a {{ {}{} }}", "skill s { ".repeat(100_000), "} ".repeat(100_000));
+    let skills = format!(
+        "agent a {{ {}{} }}",
+        "skill s { ".repeat(100_000),
+        "} ".repeat(100_000)
+    );
     let c = codes(&skills);
     assert!(c.contains(&"AP0005"), "{c:?}");
-    let types = format!("param p: {}string{}", "set<".repeat(100_000), ">".repeat(100_000));
+    let types = format!(
+        "param p: {}string{}",
+        "set<".repeat(100_000),
+        ">".repeat(100_000)
+    );
     assert_eq!(codes(&types), vec!["AP0005"]);
 }
 
@@ -222,15 +234,98 @@ fn twenty_thousand_rules_parse_cleanly() {
 
 /// Texts of tokens, for random token soups.
 const VOCAB: &[&str] = &[
-    "version", "import", "as", "const", "set", "param", "secret", "file", "env", "tool",
-    "profile", "agent", "skill", "include", "home", "scope", "cgroup", "uid", "resolvers",
-    "selector", "namespace", "labels", "fs", "exec", "net", "secrets", "allow", "deny", "ask",
-    "all", "read", "write", "connect", "tcp", "any", "port", "args", "when", "and", "or", "not",
-    "in", "like", "tainted", "true", "false", "assert", "never", "test", "expect", "with",
-    "string", "int", "set<", "url", "path", "{", "}", "(", ")", "[", "]", "<", ">", ",", ":",
-    "::", ".", "..", "->", "==", "!=", "<=", ">=", "*", "=", "x", "send-email", "std", "0",
-    "443", "99999999999999999999999", "10.0.0.0/8", "\"/tmp/**\"", "\"${X}\"", "\"${\"",
-    "\"a\\q\"", "\"open", "# comment\n", "\n", "@", "'q'",
+    "version",
+    "import",
+    "as",
+    "const",
+    "set",
+    "param",
+    "secret",
+    "file",
+    "env",
+    "tool",
+    "profile",
+    "agent",
+    "skill",
+    "include",
+    "home",
+    "scope",
+    "cgroup",
+    "uid",
+    "resolvers",
+    "selector",
+    "namespace",
+    "labels",
+    "fs",
+    "exec",
+    "net",
+    "secrets",
+    "allow",
+    "deny",
+    "ask",
+    "all",
+    "read",
+    "write",
+    "connect",
+    "tcp",
+    "any",
+    "port",
+    "args",
+    "when",
+    "and",
+    "or",
+    "not",
+    "in",
+    "like",
+    "tainted",
+    "true",
+    "false",
+    "assert",
+    "never",
+    "test",
+    "expect",
+    "with",
+    "string",
+    "int",
+    "set<",
+    "url",
+    "path",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "<",
+    ">",
+    ",",
+    ":",
+    "::",
+    ".",
+    "..",
+    "->",
+    "==",
+    "!=",
+    "<=",
+    ">=",
+    "*",
+    "=",
+    "x",
+    "send-email",
+    "std",
+    "0",
+    "443",
+    "99999999999999999999999",
+    "10.0.0.0/8",
+    "\"/tmp/**\"",
+    "\"${X}\"",
+    "\"${\"",
+    "\"a\\q\"",
+    "\"open",
+    "# comment\n",
+    "\n",
+    "@",
+    "'q'",
 ];
 
 fn check_never_panics(text: &str) {
@@ -244,9 +339,18 @@ fn check_never_panics(text: &str) {
         Ok(formatted) => {
             assert!(p.diagnostics.is_empty());
             let again = parse(FileId(0), &formatted);
-            assert!(again.diagnostics.is_empty(), "formatted text does not parse:\n{formatted}");
-            assert!(same_modulo_spans(&p.ast, &again.ast), "round trip changed the tree:\n{text}\n---\n{formatted}");
-            assert_eq!(format_source(FileId(0), &formatted).ok().as_deref(), Some(formatted.as_str()));
+            assert!(
+                again.diagnostics.is_empty(),
+                "formatted text does not parse:\n{formatted}"
+            );
+            assert!(
+                same_modulo_spans(&p.ast, &again.ast),
+                "round trip changed the tree:\n{text}\n---\n{formatted}"
+            );
+            assert_eq!(
+                format_source(FileId(0), &formatted).ok().as_deref(),
+                Some(formatted.as_str())
+            );
         }
         Err(d) => assert!(!d.is_empty()),
     }
