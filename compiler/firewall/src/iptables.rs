@@ -275,14 +275,23 @@ fn rule_matches(r: &RuleSets, fam: Family, proto: &str) -> Vec<String> {
     out
 }
 
+/// One match per canonical range: `-d` for a range that is a prefix, else
+/// `-m iprange --dst-range` (a complement such as "every address but the
+/// resolver" stays two matches instead of dozens of prefixes).
 fn prefixes(set: &IntervalSet, fam: Family) -> Vec<String> {
-    set.prefixes()
-        .into_iter()
-        .map(|(net, len)| match fam {
-            Family::V4 => format!("-d {}/{len} ", v4_addr(net)),
-            Family::V6 => format!("-d {}/{len} ", v6_addr(net)),
-        })
-        .collect()
+    let show = |v: u128| match fam {
+        Family::V4 => v4_addr(v).to_string(),
+        Family::V6 => v6_addr(v).to_string(),
+    };
+    let mut out = Vec::new();
+    for &(lo, hi) in set.ranges() {
+        let one = IntervalSet::from_ranges(set.bits(), [(lo, hi)]);
+        match one.prefixes().as_slice() {
+            [(net, len)] => out.push(format!("-d {}/{len} ", show(*net))),
+            _ => out.push(format!("-m iprange --dst-range {}-{} ", show(lo), show(hi))),
+        }
+    }
+    out
 }
 
 /// `-m multiport` takes at most 15 ports, a range counting as two.

@@ -48,6 +48,8 @@
 //! gets a new id and needs a re-apply. [`host::apply_plan`] lists the steps.
 
 pub mod codes;
+#[doc(hidden)]
+pub mod fixture;
 pub mod host;
 pub mod interval;
 pub mod iptables;

@@ -162,7 +162,12 @@ pub fn render(lowered: &Lowered, plans: &[AgentPlan], opts: &Options) -> String 
             };
             match &d.resolution {
                 Some(res) => {
-                    let addrs: Vec<String> = res.addrs.iter().map(ToString::to_string).collect();
+                    let addrs: std::collections::BTreeSet<String> = res
+                        .addrs
+                        .iter()
+                        .map(|a| crate::interval::unmap_addr(*a).to_string())
+                        .collect();
+                    let addrs: Vec<String> = addrs.into_iter().collect();
                     let _ = writeln!(
                         s,
                         "#   domain {} (rule {}): [{}] via resolver {}, TTL {}s{}; DNS changes need a re-apply",
