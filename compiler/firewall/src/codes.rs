@@ -100,10 +100,14 @@ directory on a hybrid host), or scope the agents by uid:\n\n    agent openclaw {
 
     NFT_MISSING = "AP0711", "nft-missing",
         "the nft program was not found or could not be run",
-        "`agentpolc apply --target nft` loads the ruleset with the `nft` program (nftables). \
-Without it nothing is loaded, and nothing was changed.\n\n\
-How to fix: install nftables (`apt-get install nftables`) and make sure `nft` is on \
-PATH for the user running agentpolc (root, or a user with CAP_NET_ADMIN).";
+        "`agentpolc apply --target nft` loads the ruleset with the `nft` program (nftables): \
+it checks the file with `nft -c -f`, loads it with `nft -f` and lists it back with \
+`nft -j list table inet agentpol`. agentpolc does not talk to the kernel's netlink \
+interface itself, so without the program nothing can be loaded. Nothing was changed: \
+the previous `table inet agentpol`, if any, is still loaded as it was.\n\n\
+How to fix: install nftables and make sure `nft` is on PATH for the user running \
+agentpolc (root, or a user with CAP_NET_ADMIN), for example\n\n    \
+apt-get install nftables\n    sudo agentpolc apply --target nft --policy build/";
 
     NFT_TOO_OLD = "AP0712", "nft-too-old",
         "the installed nft is too old for agent-scoped rules",
@@ -145,6 +149,10 @@ changes always need a re-apply.";
         "loading a firewall ruleset needs root or CAP_NET_ADMIN",
         "`agentpolc apply` changes the kernel's packet filter and creates cgroup \
 directories; both need root (or CAP_NET_ADMIN and write access to the cgroup2 mount). \
-Nothing was changed.\n\n\
-How to fix: run `sudo agentpolc apply --target nft --policy build/`.";
+agentpolc stops at the first step that was refused, before loading anything, so \
+nothing was changed and the previous ruleset (if any) stays loaded. Running the \
+agent without its firewall is the caller's decision, not agentpolc's.\n\n\
+How to fix: run apply as root, for example\n\n    \
+sudo agentpolc apply --target nft --policy build/\n\n\
+or grant CAP_NET_ADMIN and write access to the agents' cgroup directories.";
 }

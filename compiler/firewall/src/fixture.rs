@@ -5,8 +5,8 @@
 //! Not part of the backend's API: tests of this crate and of `agentpolc` use it.
 
 use agentpol::ir::{
-    Action, Agent, DomainPattern, Effect, FileInfo, Host, Matcher, Origin, Policy, PortRange, Proto,
-    Rule, RuleId, Scope, SourceRef, IR_VERSION,
+    Action, Agent, DomainPattern, Effect, FileInfo, Host, Matcher, Origin, Policy, PortRange,
+    Proto, Rule, RuleId, Scope, SourceRef, IR_VERSION,
 };
 use agentpol::request::{Request, Resource};
 use agentpol::source::SourceMap;
@@ -30,7 +30,10 @@ impl Fixture {
             text: text.to_string(),
             policy: Policy {
                 ir_version: IR_VERSION,
-                files: vec![FileInfo { name: "policy.agentpol".into(), sha256: String::new() }],
+                files: vec![FileInfo {
+                    name: "policy.agentpol".into(),
+                    sha256: String::new(),
+                }],
                 agents: Vec::new(),
                 tools: Vec::new(),
                 params: Vec::new(),
@@ -51,7 +54,11 @@ impl Fixture {
     /// A source reference to the first occurrence of `needle` (or the start).
     pub fn at(&self, needle: &str) -> SourceRef {
         let start = self.text.find(needle).unwrap_or(0);
-        let span = Span::new(FileId(0), start, start + needle.len().min(self.text.len() - start));
+        let span = Span::new(
+            FileId(0),
+            start,
+            start + needle.len().min(self.text.len() - start),
+        );
         let before = &self.text[..start];
         let line = before.matches('\n').count() as u32 + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
@@ -90,8 +97,14 @@ pub fn host(s: &str) -> Host {
         return Host::Cidr(IpNet::from(a));
     }
     match s.strip_prefix("*.") {
-        Some(rest) => Host::Domain(DomainPattern { name: rest.into(), wildcard: true }),
-        None => Host::Domain(DomainPattern { name: s.into(), wildcard: false }),
+        Some(rest) => Host::Domain(DomainPattern {
+            name: rest.into(),
+            wildcard: true,
+        }),
+        None => Host::Domain(DomainPattern {
+            name: s.into(),
+            wildcard: false,
+        }),
     }
 }
 
@@ -115,7 +128,8 @@ pub fn net(
         matcher: Matcher::Net {
             proto,
             hosts: (!hosts.is_empty()).then(|| hosts.iter().map(|h| host(h)).collect()),
-            ports: (!ports.is_empty()).then(|| ports.iter().map(|&(lo, hi)| PortRange { lo, hi }).collect()),
+            ports: (!ports.is_empty())
+                .then(|| ports.iter().map(|&(lo, hi)| PortRange { lo, hi }).collect()),
         },
         src: f.at(needle),
         origin: Origin::default(),
@@ -127,7 +141,13 @@ pub fn request(agent: &str, action: Action, proto: Proto, addr: &str, port: u16)
     Request {
         agent: agent.into(),
         skill: None,
-        resource: Resource::Net { action, proto, addr: addr.parse().ok(), domain: None, port },
+        resource: Resource::Net {
+            action,
+            proto,
+            addr: addr.parse().ok(),
+            domain: None,
+            port,
+        },
     }
 }
 
@@ -135,12 +155,30 @@ pub fn request(agent: &str, action: Action, proto: Proto, addr: &str, port: u16)
 /// for an agent's own rules: deny > allow, default deny. Anything that is not
 /// a net request by a known agent is denied.
 pub fn standin_decide(policy: &Policy, req: &Request) -> Effect {
-    let Resource::Net { action, proto, addr, domain, port } = &req.resource else { return Effect::Deny };
-    let Some(agent) = policy.agent(&req.agent) else { return Effect::Deny };
+    let Resource::Net {
+        action,
+        proto,
+        addr,
+        domain,
+        port,
+    } = &req.resource
+    else {
+        return Effect::Deny;
+    };
+    let Some(agent) = policy.agent(&req.agent) else {
+        return Effect::Deny;
+    };
     let addr = addr.map(crate::interval::unmap_addr);
     let mut best: Option<Effect> = None;
     for r in &agent.rules {
-        let Matcher::Net { proto: rp, hosts, ports } = &r.matcher else { continue };
+        let Matcher::Net {
+            proto: rp,
+            hosts,
+            ports,
+        } = &r.matcher
+        else {
+            continue;
+        };
         if r.action != *action || !(*rp == Proto::Any || rp == proto) {
             continue;
         }
@@ -153,7 +191,8 @@ pub fn standin_decide(policy: &Policy, req: &Request) -> Effect {
                 }
                 Host::Domain(d) => domain.as_ref().is_some_and(|name| {
                     if d.wildcard {
-                        name.strip_suffix(&d.name).is_some_and(|p| p.len() > 1 && p.ends_with('.'))
+                        name.strip_suffix(&d.name)
+                            .is_some_and(|p| p.len() > 1 && p.ends_with('.'))
                     } else {
                         *name == d.name
                     }
@@ -162,7 +201,9 @@ pub fn standin_decide(policy: &Policy, req: &Request) -> Effect {
         };
         let port_ok = match ports {
             None => true,
-            Some(list) => list.iter().any(|p| p.lo <= *port && *port <= p.hi && *port != 0),
+            Some(list) => list
+                .iter()
+                .any(|p| p.lo <= *port && *port <= p.hi && *port != 0),
         };
         if host_ok && port_ok {
             best = Some(best.map_or(r.effect, |b| b.max(r.effect)));
@@ -179,7 +220,9 @@ pub fn standin_decide(policy: &Policy, req: &Request) -> Effect {
 pub fn decide(policy: &Policy, req: &Request) -> (Effect, &'static str) {
     match agentpol::eval::evaluate(policy, req) {
         Ok(d) => (d.effect, "agentpol::eval::evaluate"),
-        Err(e) if e.message == "not implemented" => (standin_decide(policy, req), "fixture::standin_decide"),
+        Err(e) if e.message == "not implemented" => {
+            (standin_decide(policy, req), "fixture::standin_decide")
+        }
         Err(_) => (Effect::Deny, "agentpol::eval::evaluate"),
     }
 }

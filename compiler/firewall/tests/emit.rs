@@ -11,7 +11,11 @@ use agentpol_firewall::validate::{expected, probes, Ct, Hook, Packet, SocketCtx,
 use agentpol_firewall::{emit_iptables, emit_nft};
 
 fn artifact(out: &agentpol::backend::TargetOutput, path: &str) -> String {
-    let a = out.artifacts.iter().find(|a| a.path == path).expect("artifact present");
+    let a = out
+        .artifacts
+        .iter()
+        .find(|a| a.path == path)
+        .expect("artifact present");
     String::from_utf8(a.contents.clone()).expect("utf-8")
 }
 
@@ -45,25 +49,41 @@ fn loss_reports() {
     // iptables loses everything nft loses, plus listen on cgroup agents.
     for e in &nft.loss {
         assert!(
-            ipt.loss.iter().any(|i| i.rule == e.rule && i.approximation == e.approximation),
+            ipt.loss
+                .iter()
+                .any(|i| i.rule == e.rule && i.approximation == e.approximation),
             "iptables report lacks {e:?}"
         );
     }
-    assert!(ipt.loss.iter().any(|e| e.rule.0 == "openclaw/net/no-udp-listen"
-        && e.approximation == Approximation::EnforcedElsewhere));
+    assert!(ipt
+        .loss
+        .iter()
+        .any(|e| e.rule.0 == "openclaw/net/no-udp-listen"
+            && e.approximation == Approximation::EnforcedElsewhere));
     let codes: Vec<&str> = nft.diagnostics.iter().map(|d| d.code.code).collect();
-    assert_eq!(codes, ["AP0703", "AP0705", "AP0705", "AP0704", "AP0706"], "{codes:?}");
+    assert_eq!(
+        codes,
+        ["AP0703", "AP0705", "AP0705", "AP0704", "AP0706"],
+        "{codes:?}"
+    );
 }
 
 #[test]
 fn every_loss_entry_names_a_real_rule_and_target() {
     let f = common::sample();
-    for out in [emit_nft(&f.policy, &common::options()), emit_iptables(&f.policy, &common::options())] {
+    for out in [
+        emit_nft(&f.policy, &common::options()),
+        emit_iptables(&f.policy, &common::options()),
+    ] {
         for e in &out.loss {
             assert_eq!(e.target, out.target);
             let known = f.policy.all_rules().any(|(_, r)| r.id == e.rule);
             assert!(known, "loss entry for unknown rule {}", e.rule);
-            assert_eq!(e.enforced_by.is_some(), e.approximation == Approximation::EnforcedElsewhere, "{e:?}");
+            assert_eq!(
+                e.enforced_by.is_some(),
+                e.approximation == Approximation::EnforcedElsewhere,
+                "{e:?}"
+            );
         }
     }
 }
@@ -75,7 +95,10 @@ fn pkt(hook: Hook, proto: Proto, addr: &str, port: u16, cgroup: &str, uid: u32) 
         daddr: addr.parse().unwrap(),
         dport: port,
         ct: Ct::New,
-        socket: SocketCtx { cgroup: Some(cgroup.into()), uid },
+        socket: SocketCtx {
+            cgroup: Some(cgroup.into()),
+            uid,
+        },
     }
 }
 
@@ -89,29 +112,121 @@ fn packet_model_cases() {
     use Hook::*;
     use Proto::*;
     let cases: &[(Packet, Verdict, &str)] = &[
-        (pkt(Output, Tcp, "140.82.112.3", 443, oc, 0), Verdict::Accept, "resolved domain and CIDR"),
-        (pkt(Output, Tcp, "140.82.127.255", 443, oc, 0), Verdict::Accept, "last address of /20"),
-        (pkt(Output, Tcp, "140.82.128.0", 443, oc, 0), Verdict::Deny, "one past the /20"),
-        (pkt(Output, Tcp, "2001:db8:1::3", 443, oc, 0), Verdict::Accept, "AAAA answer"),
-        (pkt(Output, Tcp, "192.0.2.127", 8085, oc, 0), Verdict::Accept, "merged port ranges"),
-        (pkt(Output, Tcp, "192.0.2.128", 8085, oc, 0), Verdict::Deny, "deny wins"),
-        (pkt(Output, Udp, "192.0.2.53", 53, oc, 0), Verdict::Accept, "DNS to the resolver"),
-        (pkt(Output, Udp, "192.0.2.54", 53, oc, 0), Verdict::Deny, "DNS elsewhere: guard"),
-        (pkt(Output, Tcp, "192.0.2.54", 53, oc, 0), Verdict::Deny, "TCP DNS elsewhere: guard"),
-        (pkt(Output, Udp, "198.51.100.1", 5000, oc, 0), Verdict::Deny, "connect-only UDP"),
-        (pkt(Output, Tcp, "198.51.100.7", 22, oc, 0), Verdict::Accept, "mapped network as IPv4"),
-        (pkt(Output, Tcp, "198.51.100.7", 22, &format!("{oc}/sub"), 0), Verdict::Accept, "child cgroup"),
-        (pkt(Output, Tcp, "198.51.100.7", 22, "agentpol/openclaw2", 0), Verdict::Accept, "not the agent (prefix of name)"),
-        (pkt(Output, Tcp, "198.51.100.8", 22, "agentpol/openclaw2", 0), Verdict::Accept, "outside: untouched"),
-        (pkt(Output, Tcp, "198.51.100.8", 22, oc, 0), Verdict::Deny, "default deny"),
-        (pkt(Input, Tcp, "127.0.0.1", 8080, oc, 0), Verdict::Accept, "listen allowed"),
-        (pkt(Input, Tcp, "127.0.0.1", 8081, oc, 0), Verdict::Deny, "listen default deny"),
-        (pkt(Input, Udp, "127.0.0.1", 8080, oc, 0), Verdict::Deny, "udp listen denied"),
-        (pkt(Output, Tcp, "203.0.113.1", 443, "x", 1001), Verdict::Accept, "batch https"),
-        (pkt(Output, Tcp, "203.0.113.1", 25, "x", 1001), Verdict::Deny, "wildcard deny widened"),
-        (pkt(Output, Tcp, "192.0.2.10", 443, "x", 1001), Verdict::Deny, "deny sendto tcp widened to connect"),
-        (pkt(Output, Tcp, "192.0.2.9", 80, "x", 1001), Verdict::Deny, "allow sendto tcp grants nothing"),
-        (pkt(Input, Tcp, "192.0.2.1", 22, "x", 1001), Verdict::Accept, "uid agent: incoming not filtered"),
+        (
+            pkt(Output, Tcp, "140.82.112.3", 443, oc, 0),
+            Verdict::Accept,
+            "resolved domain and CIDR",
+        ),
+        (
+            pkt(Output, Tcp, "140.82.127.255", 443, oc, 0),
+            Verdict::Accept,
+            "last address of /20",
+        ),
+        (
+            pkt(Output, Tcp, "140.82.128.0", 443, oc, 0),
+            Verdict::Deny,
+            "one past the /20",
+        ),
+        (
+            pkt(Output, Tcp, "2001:db8:1::3", 443, oc, 0),
+            Verdict::Accept,
+            "AAAA answer",
+        ),
+        (
+            pkt(Output, Tcp, "192.0.2.127", 8085, oc, 0),
+            Verdict::Accept,
+            "merged port ranges",
+        ),
+        (
+            pkt(Output, Tcp, "192.0.2.128", 8085, oc, 0),
+            Verdict::Deny,
+            "deny wins",
+        ),
+        (
+            pkt(Output, Udp, "192.0.2.53", 53, oc, 0),
+            Verdict::Accept,
+            "DNS to the resolver",
+        ),
+        (
+            pkt(Output, Udp, "192.0.2.54", 53, oc, 0),
+            Verdict::Deny,
+            "DNS elsewhere: guard",
+        ),
+        (
+            pkt(Output, Tcp, "192.0.2.54", 53, oc, 0),
+            Verdict::Deny,
+            "TCP DNS elsewhere: guard",
+        ),
+        (
+            pkt(Output, Udp, "198.51.100.1", 5000, oc, 0),
+            Verdict::Deny,
+            "connect-only UDP",
+        ),
+        (
+            pkt(Output, Tcp, "198.51.100.7", 22, oc, 0),
+            Verdict::Accept,
+            "mapped network as IPv4",
+        ),
+        (
+            pkt(Output, Tcp, "198.51.100.7", 22, &format!("{oc}/sub"), 0),
+            Verdict::Accept,
+            "child cgroup",
+        ),
+        (
+            pkt(Output, Tcp, "198.51.100.7", 22, "agentpol/openclaw2", 0),
+            Verdict::Accept,
+            "not the agent (prefix of name)",
+        ),
+        (
+            pkt(Output, Tcp, "198.51.100.8", 22, "agentpol/openclaw2", 0),
+            Verdict::Accept,
+            "outside: untouched",
+        ),
+        (
+            pkt(Output, Tcp, "198.51.100.8", 22, oc, 0),
+            Verdict::Deny,
+            "default deny",
+        ),
+        (
+            pkt(Input, Tcp, "127.0.0.1", 8080, oc, 0),
+            Verdict::Accept,
+            "listen allowed",
+        ),
+        (
+            pkt(Input, Tcp, "127.0.0.1", 8081, oc, 0),
+            Verdict::Deny,
+            "listen default deny",
+        ),
+        (
+            pkt(Input, Udp, "127.0.0.1", 8080, oc, 0),
+            Verdict::Deny,
+            "udp listen denied",
+        ),
+        (
+            pkt(Output, Tcp, "203.0.113.1", 443, "x", 1001),
+            Verdict::Accept,
+            "batch https",
+        ),
+        (
+            pkt(Output, Tcp, "203.0.113.1", 25, "x", 1001),
+            Verdict::Deny,
+            "wildcard deny widened",
+        ),
+        (
+            pkt(Output, Tcp, "192.0.2.10", 443, "x", 1001),
+            Verdict::Deny,
+            "deny sendto tcp widened to connect",
+        ),
+        (
+            pkt(Output, Tcp, "192.0.2.9", 80, "x", 1001),
+            Verdict::Deny,
+            "allow sendto tcp grants nothing",
+        ),
+        (
+            pkt(Input, Tcp, "192.0.2.1", 22, "x", 1001),
+            Verdict::Accept,
+            "uid agent: incoming not filtered",
+        ),
     ];
     for (p, want, what) in cases {
         assert_eq!(d(p), *want, "{what}: {p:?}");
@@ -137,7 +252,9 @@ fn lowering_is_sound_on_probes() {
                 continue;
             }
             for (agent, info) in l.policy.agents.iter().zip(&l.agents) {
-                if !agentpol_firewall::validate::in_scope(&agent.scope, p) || (p.hook == Hook::Input && !info.filter_incoming) {
+                if !agentpol_firewall::validate::in_scope(&agent.scope, p)
+                    || (p.hook == Hook::Input && !info.filter_incoming)
+                {
                     continue;
                 }
                 if p.ct != Ct::New {
@@ -150,9 +267,13 @@ fn lowering_is_sound_on_probes() {
                     }
                     // Allowed only by a resolved domain: explained by its loss entry.
                     let explained = l.loss.iter().any(|e| {
-                        e.approximation == Approximation::EnforcedElsewhere && e.reason.contains("resolved when applied")
+                        e.approximation == Approximation::EnforcedElsewhere
+                            && e.reason.contains("resolved when applied")
                     }) && r.resource_is_resolved_address();
-                    assert!(explained, "{layer:?}: lowered allows {r:?} which the source denies");
+                    assert!(
+                        explained,
+                        "{layer:?}: lowered allows {r:?} which the source denies"
+                    );
                 }
             }
         }
@@ -180,11 +301,53 @@ impl ResolvedAddr for agentpol::request::Request {
 fn stand_in_follows_semantics_examples() {
     let f = common::sample();
     let p = &f.policy;
-    assert_eq!(standin_decide(p, &request("openclaw", Action::Connect, Proto::Tcp, "192.0.2.5", 80)), Effect::Allow);
-    assert_eq!(standin_decide(p, &request("openclaw", Action::Connect, Proto::Tcp, "192.0.2.200", 80)), Effect::Deny);
-    assert_eq!(standin_decide(p, &request("openclaw", Action::Connect, Proto::Tcp, "192.0.2.5", 0)), Effect::Deny);
-    assert_eq!(standin_decide(p, &request("openclaw", Action::Connect, Proto::Udp, "203.0.113.9", 53)), Effect::Allow);
-    assert_eq!(standin_decide(p, &request("nobody", Action::Connect, Proto::Udp, "203.0.113.9", 53)), Effect::Deny);
+    assert_eq!(
+        standin_decide(
+            p,
+            &request("openclaw", Action::Connect, Proto::Tcp, "192.0.2.5", 80)
+        ),
+        Effect::Allow
+    );
+    assert_eq!(
+        standin_decide(
+            p,
+            &request("openclaw", Action::Connect, Proto::Tcp, "192.0.2.200", 80)
+        ),
+        Effect::Deny
+    );
+    assert_eq!(
+        standin_decide(
+            p,
+            &request("openclaw", Action::Connect, Proto::Tcp, "192.0.2.5", 0)
+        ),
+        Effect::Deny
+    );
+    assert_eq!(
+        standin_decide(
+            p,
+            &request("openclaw", Action::Connect, Proto::Udp, "203.0.113.9", 53)
+        ),
+        Effect::Allow
+    );
+    assert_eq!(
+        standin_decide(
+            p,
+            &request("nobody", Action::Connect, Proto::Udp, "203.0.113.9", 53)
+        ),
+        Effect::Deny
+    );
     // IPv4-mapped request addresses are matched as IPv4.
-    assert_eq!(standin_decide(p, &request("openclaw", Action::Connect, Proto::Tcp, "::ffff:192.0.2.5", 80)), Effect::Allow);
+    assert_eq!(
+        standin_decide(
+            p,
+            &request(
+                "openclaw",
+                Action::Connect,
+                Proto::Tcp,
+                "::ffff:192.0.2.5",
+                80
+            )
+        ),
+        Effect::Allow
+    );
 }
