@@ -235,7 +235,8 @@ fn translation_validation() {
     let base = tag("tv");
     let tmp = TempDir::new("tv");
     let ns = Netns::new(&tag("tv"));
-    let mut cgroups = vec![Cgroup::new(&mount.mount_point, &base)];
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &base);
     let oracle_name = fixture::decide(
         &Policy {
             agents: vec![],
@@ -252,7 +253,7 @@ fn translation_validation() {
         let f = random_policy(&mut rng, &base, n);
         for a in &f.policy.agents {
             if let Scope::Cgroup { path } = &a.scope {
-                cgroups.push(Cgroup::new(&mount.mount_point, path));
+                cgroups.add(&mount.mount_point, path);
             }
         }
         total += validate_policy(
@@ -269,7 +270,7 @@ fn translation_validation() {
     // The check must be able to fail: rulesets with one port moved, a deny
     // missing, or the sendto stage skipped are each caught.
     let path = format!("{base}/mut");
-    cgroups.push(Cgroup::new(&mount.mount_point, &path));
+    cgroups.add(&mount.mount_point, &path);
     let mut f = Fixture::new("agent a {}");
     let rules = vec![
         net(
@@ -341,21 +342,18 @@ fn iptables_restore_accepts_both_files() {
     }
     let mount = cgroup_mount();
     let base = tag("ipt");
-    let _cg_base = Cgroup::new(&mount.mount_point, &base);
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &base);
     let tmp = TempDir::new("ipt");
     let mut rng = Rng(0x5eed_0002);
     for n in 0..6 {
         let ns = Netns::new(&tag(&format!("ipt{n}")));
         let f = random_policy(&mut rng, &base, n);
-        let _cgs: Vec<Cgroup> = f
-            .policy
-            .agents
-            .iter()
-            .filter_map(|a| match &a.scope {
-                Scope::Cgroup { path } => Some(Cgroup::new(&mount.mount_point, path)),
-                _ => None,
-            })
-            .collect();
+        for a in &f.policy.agents {
+            if let Scope::Cgroup { path } = &a.scope {
+                cgroups.add(&mount.mount_point, path);
+            }
+        }
         let out = emit_iptables(&f.policy, &options(&mount.nft_root));
         for (file, tool) in [
             ("agentpol.v4.rules", "iptables-restore"),

@@ -165,6 +165,26 @@ impl Drop for Cgroup {
     }
 }
 
+/// Cgroups removed in reverse order of creation (children before parents),
+/// also when a test panics.
+#[derive(Default)]
+pub struct Cgroups(pub Vec<Cgroup>);
+
+impl Cgroups {
+    /// Creates one more.
+    pub fn add(&mut self, mount_point: &str, rel: &str) {
+        self.0.push(Cgroup::new(mount_point, rel));
+    }
+}
+
+impl Drop for Cgroups {
+    fn drop(&mut self) {
+        while let Some(c) = self.0.pop() {
+            drop(c);
+        }
+    }
+}
+
 /// The cgroup2 mount as the firewall crate sees it.
 pub fn cgroup_mount() -> agentpol_firewall::host::CgroupMount {
     let text = std::fs::read_to_string("/proc/self/mountinfo").expect("read /proc/self/mountinfo");
