@@ -175,6 +175,16 @@ impl Cgroups {
     pub fn add(&mut self, mount_point: &str, rel: &str) {
         self.0.push(Cgroup::new(mount_point, rel));
     }
+
+    /// Takes ownership of a cgroup someone else (the code under test) created.
+    pub fn adopt(&mut self, mount_point: &str, rel: &str) {
+        let dir = PathBuf::from(mount_point).join(rel);
+        self.0.push(Cgroup {
+            dir: dir.clone(),
+            rel: rel.to_string(),
+            created: vec![dir],
+        });
+    }
 }
 
 impl Drop for Cgroups {

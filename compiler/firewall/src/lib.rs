@@ -48,6 +48,7 @@
 //! gets a new id and needs a re-apply. [`host::apply_plan`] lists the steps.
 
 pub mod codes;
+pub mod dns;
 #[doc(hidden)]
 pub mod fixture;
 pub mod host;
