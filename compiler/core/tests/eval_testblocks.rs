@@ -161,3 +161,15 @@ fn ap0850_default_deny() {
 fn ap0850_invalid_request_fails_even_when_deny_was_expected() {
     insta::assert_snapshot!(rendered(3));
 }
+
+/// The IR's JSON form carries test requests; it must read back (this needs
+/// `Request` to deserialize inside a `Policy`, which `deny_unknown_fields`
+/// with `flatten` used to break).
+#[test]
+fn ir_json_with_tests_round_trips() {
+    let p = fixture();
+    let text = serde_json::to_string(&p).unwrap();
+    let back: Policy = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, p);
+    assert_eq!(run_tests(&back), run_tests(&p));
+}

@@ -367,7 +367,7 @@ fn reason(
     if !deciding.is_empty() {
         let verb = match effect {
             Effect::Allow => "allowed by",
-            Effect::Ask => "needs a human's approval (ask) by",
+            Effect::Ask => "needs a human's approval: ask by",
             Effect::Deny => "denied by",
         };
         return format!("{verb} {}", rule_list(policy, deciding));
