@@ -395,6 +395,13 @@ fn url_parts() {
     );
     assert_eq!(url_field(&v6, UrlField::Port), Some(Value::Int(8080)));
 
+    let mapped = parse_url("http://[::ffff:192.0.2.1]/").unwrap();
+    assert_eq!(
+        url_field(&mapped, UrlField::Host),
+        Some(Value::Str("192.0.2.1".into())),
+        "IPv4-mapped literal is its IPv4 address"
+    );
+
     let upper = parse_url("HTTPS://API.GitHub.COM./x").unwrap();
     assert_eq!(
         url_field(&upper, UrlField::Scheme),

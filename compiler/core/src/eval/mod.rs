@@ -52,9 +52,7 @@ impl RequestError {
             help: help.into(),
         }
     }
-}
 
-impl RequestError {
     /// The error as a diagnostic at `span`: the request's text (for
     /// `agentpolc eval --request FILE`) or the `expect` line it came from.
     pub fn to_diag(&self, span: crate::span::Span) -> crate::diag::Diag {
