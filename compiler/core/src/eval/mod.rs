@@ -387,7 +387,7 @@ fn reason(
 /// An error from a rule that breaks the IR's invariants.
 fn ill_formed(policy: &Policy, rule: &Rule, what: &str) -> RequestError {
     RequestError::new(
-        &codes::ILL_FORMED_POLICY,
+        &codes::ILL_FORMED_IR,
         "",
         format!("rule {} ({}) is ill-formed: {what}", rule.id, location(policy, &rule.src)),
         "this is a compiler bug (or a hand-edited IR): report it with the policy and `agentpolc build --emit ir`",
@@ -396,7 +396,7 @@ fn ill_formed(policy: &Policy, rule: &Rule, what: &str) -> RequestError {
 
 fn unbound_param(name: &str, rule: &Rule, policy: &Policy) -> RequestError {
     RequestError::new(
-        &codes::UNBOUND_PARAM,
+        &codes::REQUEST_UNBOUND_PARAM,
         format!("/params/{}", pointer(name)),
         format!(
             "param `{name}` is not bound, but rule {} ({}) reads it",

@@ -70,7 +70,7 @@ pub fn failure_diag(policy: &Policy, outcome: &TestOutcome) -> Option<Diag> {
     }
     let got = outcome.actual_text();
     let mut diag = Diag::error(
-        &codes::TEST_FAILED,
+        &codes::TEST_EXPECTATION_FAILED,
         outcome.src.span,
         format!(
             "test \"{}\": expected {}, got {got}",
