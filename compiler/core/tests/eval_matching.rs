@@ -164,6 +164,27 @@ fn hand_built_negated_class_never_matches_slash() {
 }
 
 #[test]
+fn class_range_spanning_slash_stays_in_its_segment() {
+    // `[--a]` is the range 0x2d..=0x61, which holds `/` (0x2f); found by the
+    // glob-vs-regex property test (the regex side was wrong, not this one).
+    let g = Glob {
+        pattern: "/*[--a]*".into(),
+        segments: vec![Segment::Wild(vec![
+            Piece::Star,
+            Piece::Class {
+                negated: false,
+                ranges: vec![('-', 'a')],
+            },
+            Piece::Star,
+        ])],
+    };
+    assert!(!glob_matches(&g, "/a/a"));
+    assert!(glob_matches(&g, "/x-y"));
+    assert!(glob_matches(&g, "/a"));
+    assert!(!glob_matches(&g, "/zz"));
+}
+
+#[test]
 fn relative_paths_match_nothing() {
     assert!(!glob_matches(&glob("/**"), "a/b"));
     assert!(!glob_matches(&glob("/**"), ""));

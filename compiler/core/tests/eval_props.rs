@@ -68,15 +68,16 @@ fn any_path() -> impl Strategy<Value = String> {
 }
 
 fn class_regex(negated: bool, ranges: &[(char, char)]) -> String {
-    let mut out = String::from("[");
-    if negated {
-        out.push_str("^/");
-    }
+    let mut set = String::new();
     for (lo, hi) in ranges {
-        out.push_str(&format!("\\x{{{:x}}}-\\x{{{:x}}}", *lo as u32, *hi as u32));
+        set.push_str(&format!("\\x{{{:x}}}-\\x{{{:x}}}", *lo as u32, *hi as u32));
     }
-    out.push(']');
-    out
+    // Never `/`, even when a range spans it (`[--a]` holds `/`): intersect.
+    if negated {
+        format!("[^/{set}]")
+    } else {
+        format!("[[{set}]&&[^/]]")
+    }
 }
 
 /// The glob as an anchored regex over the path text, written from the
