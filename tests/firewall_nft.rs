@@ -69,6 +69,9 @@ fn random_policy(rng: &mut Rng, base: &str, n: usize) -> Fixture {
         let name = ["a", "b"][i];
         let scope = if i == 1 && rng.chance(40) {
             Scope::Uid { uid: 1001 }
+        } else if i == 1 && rng.chance(50) {
+            // Nested in agent a's cgroup: its processes are in both scopes.
+            cgroup(&format!("{base}/p{n}a/b"))
         } else {
             cgroup(&format!("{base}/p{n}{name}"))
         };

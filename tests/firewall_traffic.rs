@@ -9,11 +9,11 @@
 
 mod firewall_support;
 
-use agentpol::ir::{Action::*, Effect::*, Proto};
+use agentpol::ir::{Action::*, Effect::*, Proto, Scope};
 use agentpol_firewall::fixture::{self, cgroup, net, Fixture};
 use agentpol_firewall::lower::{lower, Layer};
 use agentpol_firewall::validate::{expected, Ct, Hook, Packet, SocketCtx, Verdict};
-use agentpol_firewall::{emit_nft, Options};
+use agentpol_firewall::{emit_iptables, emit_nft, Options};
 use firewall_support::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -114,27 +114,55 @@ fn proto_name(p: Proto) -> &'static str {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Target {
+    Nft,
+    Iptables,
+}
+
 #[test]
-fn real_traffic() {
-    if !privileged("real_traffic") {
-        return;
+fn real_traffic_nft() {
+    if privileged("real_traffic_nft") {
+        real_traffic(Target::Nft);
     }
+}
+
+#[test]
+fn real_traffic_iptables() {
+    if privileged("real_traffic_iptables") {
+        real_traffic(Target::Iptables);
+    }
+}
+
+/// Who runs a client: a process in the agent's cgroup, one in another cgroup,
+/// or one in another cgroup as the uid-scoped agent's uid.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Who {
+    Agent,
+    Outside,
+    Uid,
+}
+
+const UID: u32 = 1001;
+
+fn real_traffic(target: Target) {
+    let t = if target == Target::Nft { "n" } else { "i" };
     let mount = cgroup_mount();
-    let base = tag("rt");
+    let base = tag(&format!("rt{t}"));
     let mut cgroups = Cgroups::default();
     cgroups.add(&mount.mount_point, &format!("{base}/agent"));
     cgroups.add(&mount.mount_point, &format!("{base}/agent/worker"));
     cgroups.add(&mount.mount_point, &format!("{base}/other"));
-    let agent_cg = format!("{}/{base}/agent/worker", mount.mount_point);
-    let other_cg = format!("{}/{base}/other", mount.mount_point);
-    let tmp = TempDir::new("rt");
+    let agent_rel = format!("{base}/agent/worker");
+    let other_rel = format!("{base}/other");
+    let tmp = TempDir::new(&format!("rt{t}"));
     let server_py = tmp.write("server.py", SERVER);
     let client_py = tmp.write("client.py", CLIENT);
 
-    // Namespaces: `a` holds the agent and the ruleset, `b` the peers.
-    let a = Netns::new(&tag("rta"));
-    let b = Netns::new(&tag("rtb"));
-    let (va, vb) = (tag("va"), tag("vb"));
+    // Namespaces: `a` holds the agents and the ruleset, `b` the peers.
+    let a = Netns::new(&tag(&format!("rt{t}a")));
+    let b = Netns::new(&tag(&format!("rt{t}b")));
+    let (va, vb) = (tag(&format!("{t}a")), tag(&format!("{t}b")));
     run(Command::new("ip").args([
         "link", "add", &va, "netns", &a.name, "type", "veth", "peer", "name", &vb, "netns", &b.name,
     ]));
@@ -176,7 +204,7 @@ fn real_traffic() {
         ],
     ));
 
-    let mut f = Fixture::new("agent agent {}");
+    let mut f = Fixture::new("agent agent {}\nagent batch {}");
     let ag = "agent";
     let rules = vec![
         net(
@@ -257,16 +285,49 @@ fn real_traffic() {
             "agent",
         ),
     ];
-    f.agent(ag, cgroup(&format!("{base}/agent")), "agent").rules = rules;
+    f.agent(ag, cgroup(&format!("{base}/agent")), "agent agent")
+        .rules = rules;
+    let batch = vec![net(
+        &f,
+        "batch",
+        "web",
+        Allow,
+        Connect,
+        Proto::Tcp,
+        &["192.0.2.0/24"],
+        &[(80, 80)],
+        "agent batch",
+    )];
+    f.agent("batch", Scope::Uid { uid: UID }, "agent batch")
+        .rules = batch;
     let opts = Options {
         cgroup_root: mount.nft_root.clone(),
         ..Options::default()
     };
-    let out = emit_nft(&f.policy, &opts);
-    let script = String::from_utf8(out.artifacts[0].contents.clone()).unwrap();
-    let file = tmp.write("agentpol.nft", &script);
     // Order: the cgroups exist (created above), then the rules are loaded.
-    run(&mut a.cmd("nft", &["-f", &file]));
+    let layer = match target {
+        Target::Nft => {
+            let out = emit_nft(&f.policy, &opts);
+            let file = tmp.write(
+                "agentpol.nft",
+                &String::from_utf8(out.artifacts[0].contents.clone()).unwrap(),
+            );
+            run(&mut a.cmd("nft", &["-f", &file]));
+            Layer::Nft
+        }
+        Target::Iptables => {
+            let out = emit_iptables(&f.policy, &opts);
+            for (name, tool) in [
+                ("agentpol.v4.rules", "iptables-restore"),
+                ("agentpol.v6.rules", "ip6tables-restore"),
+            ] {
+                let art = out.artifacts.iter().find(|x| x.path == name).unwrap();
+                let file = tmp.write(name, &String::from_utf8(art.contents.clone()).unwrap());
+                run(&mut a.cmd(tool, &["--noflush", &file]));
+            }
+            Layer::Iptables
+        }
+    };
 
     let mut specs = Vec::new();
     // Bound per address: a UDP reply from a wildcard socket would come from
@@ -287,72 +348,86 @@ fn real_traffic() {
     server.args(&specs);
     let _server = spawn_ready(server, "peer server");
 
-    let lowered = lower(&f.policy, &opts, Layer::Nft);
+    let lowered = lower(&f.policy, &opts, layer);
     let oracle = |p: &agentpol::ir::Policy, r: &agentpol::request::Request| fixture::decide(p, r).0;
-    let model = |c: &Case, hook: Hook, daddr: &str, cg: Option<String>| {
-        let daddr: std::net::IpAddr = daddr.parse().unwrap();
+    let model = |c: &Case, hook: Hook, cg: &str, uid: u32| {
+        let daddr: std::net::IpAddr = c.addr.parse().unwrap();
         let p = Packet {
             hook,
             proto: c.proto,
             daddr: agentpol_firewall::interval::unmap_addr(daddr),
             dport: c.port,
             ct: Ct::New,
-            socket: SocketCtx { cgroup: cg, uid: 0 },
+            socket: SocketCtx {
+                cgroup: Some(cg.to_string()),
+                uid,
+            },
         };
         expected(&lowered, &p, &oracle) == Verdict::Accept
     };
 
     use Proto::{Tcp, Udp};
+    // (case, allowed for the uid agent)
     let outgoing = [
-        case(Tcp, "connect", "192.0.2.2", 80, true),
-        case(Tcp, "connect", "2001:db8::2", 80, true),
-        case(Tcp, "connect", "192.0.2.2", 8080, false),
-        case(Tcp, "connect", "2001:db8::2", 8080, false),
-        case(Tcp, "connect", "192.0.2.2", 443, true),
-        case(Tcp, "connect", "2001:db8::2", 443, true),
-        case(Tcp, "connect", "198.51.100.2", 443, false),
-        case(Tcp, "connect", "2001:db8:1::2", 443, false),
+        (case(Tcp, "connect", "192.0.2.2", 80, true), true),
+        (case(Tcp, "connect", "2001:db8::2", 80, true), false),
+        (case(Tcp, "connect", "192.0.2.2", 8080, false), false),
+        (case(Tcp, "connect", "2001:db8::2", 8080, false), false),
+        (case(Tcp, "connect", "192.0.2.2", 443, true), false),
+        (case(Tcp, "connect", "2001:db8::2", 443, true), false),
+        (case(Tcp, "connect", "198.51.100.2", 443, false), false),
+        (case(Tcp, "connect", "2001:db8:1::2", 443, false), false),
         // A dual-stack socket to a mapped address sends IPv4: decided by the v4 rules.
-        case(Tcp, "connect", "::ffff:192.0.2.2", 80, true),
-        case(Tcp, "connect", "::ffff:198.51.100.2", 443, false),
-        case(Udp, "connect", "192.0.2.2", 5000, true),
-        case(Udp, "sendto", "192.0.2.2", 5000, true),
-        case(Udp, "connect", "2001:db8::2", 5000, true),
-        case(Udp, "sendto", "2001:db8::2", 5000, true),
-        case(Udp, "connect", "192.0.2.2", 5001, false),
-        case(Udp, "sendto", "192.0.2.2", 5001, false),
-        case(Udp, "connect", "198.51.100.2", 5000, false),
-        case(Udp, "sendto", "2001:db8::2", 8080, false),
+        (case(Tcp, "connect", "::ffff:192.0.2.2", 80, true), true),
+        (
+            case(Tcp, "connect", "::ffff:198.51.100.2", 443, false),
+            false,
+        ),
+        (case(Udp, "connect", "192.0.2.2", 5000, true), false),
+        (case(Udp, "sendto", "192.0.2.2", 5000, true), false),
+        (case(Udp, "connect", "2001:db8::2", 5000, true), false),
+        (case(Udp, "sendto", "2001:db8::2", 5000, true), false),
+        (case(Udp, "connect", "192.0.2.2", 5001, false), false),
+        (case(Udp, "sendto", "192.0.2.2", 5001, false), false),
+        (case(Udp, "connect", "198.51.100.2", 5000, false), false),
+        (case(Udp, "sendto", "2001:db8::2", 8080, false), false),
     ];
     let mut failures = Vec::new();
     let mut errors = std::collections::BTreeMap::<String, usize>::new();
     let t0 = Instant::now();
-    for c in &outgoing {
-        let rel = format!("{base}/agent/worker");
-        assert_eq!(
-            model(c, Hook::Output, c.addr, Some(rel)),
-            c.allowed,
-            "hand-written expectation disagrees with the model: {} {} {}",
-            c.mode,
-            c.addr,
-            c.port
-        );
-        for (inside, cg) in [(true, &agent_cg), (false, &other_cg)] {
+    for (c, uid_ok) in &outgoing {
+        for who in [Who::Agent, Who::Outside, Who::Uid] {
+            let (rel, uid, want_ok) = match who {
+                Who::Agent => (&agent_rel, 0, c.allowed),
+                Who::Outside => (&other_rel, 0, true),
+                Who::Uid => (&other_rel, UID, *uid_ok),
+            };
+            assert_eq!(
+                model(c, Hook::Output, rel, uid),
+                want_ok,
+                "hand-written expectation disagrees with the model: {who:?} {} {} {}",
+                c.mode,
+                c.addr,
+                c.port
+            );
+            let setpriv = if uid == 0 {
+                String::new()
+            } else {
+                format!("setpriv --reuid={uid} --regid={uid} --clear-groups ")
+            };
             let script = format!(
-                "echo $$ > {cg}/cgroup.procs && exec nsenter --net={} /usr/bin/python3 {client_py} {} {} {} {}",
-                a.path(), proto_name(c.proto), c.mode, c.addr, c.port
+                "echo $$ > {}/{rel}/cgroup.procs && exec nsenter --net={} {setpriv}/usr/bin/python3 {client_py} {} {} {} {}",
+                mount.mount_point, a.path(), proto_name(c.proto), c.mode, c.addr, c.port
             );
             let out = run(Command::new("sh").args(["-c", &script]));
             let got = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            let want_ok = c.allowed || !inside;
             if (got == "ok") != want_ok {
                 failures.push(format!(
-                    "{} {} {} port {} ({}): got {got:?}",
+                    "{} {} {} port {} ({who:?}): got {got:?}",
                     proto_name(c.proto),
                     c.mode,
                     c.addr,
-                    c.port,
-                    if inside { "agent" } else { "outside" }
+                    c.port
                 ));
             }
             if got != "ok" {
@@ -364,7 +439,8 @@ fn real_traffic() {
     }
 
     // Incoming: listeners in the agent's cgroup on 7000 (allowed) and 7001 (not),
-    // TCP and UDP, and one outside the agent on 7002.
+    // TCP and UDP, and one outside the agent on 7002. The iptables target does
+    // not filter incoming traffic (AP0706): there all succeed.
     let listen_specs: Vec<String> = ["7000", "7001"]
         .iter()
         .flat_map(|p| {
@@ -376,27 +452,24 @@ fn real_traffic() {
         })
         .collect();
     let mut inside = Command::new("sh");
-    inside.args(["-c", &format!("echo $$ > {agent_cg}/cgroup.procs && exec nsenter --net={} /usr/bin/python3 {server_py} {}", a.path(), listen_specs.join(" "))]);
+    inside.args(["-c", &format!("echo $$ > {}/{agent_rel}/cgroup.procs && exec nsenter --net={} /usr/bin/python3 {server_py} {}", mount.mount_point, a.path(), listen_specs.join(" "))]);
     let _listener = spawn_ready(inside, "agent listener");
     let mut outside = Command::new("sh");
-    outside.args(["-c", &format!("echo $$ > {other_cg}/cgroup.procs && exec nsenter --net={} /usr/bin/python3 {server_py} 4,tcp,0.0.0.0,7002", a.path())]);
+    outside.args(["-c", &format!("echo $$ > {}/{other_rel}/cgroup.procs && exec nsenter --net={} /usr/bin/python3 {server_py} 4,tcp,0.0.0.0,7002", mount.mount_point, a.path())]);
     let _other = spawn_ready(outside, "outside listener");
+    let filtered = target == Target::Nft;
     let incoming = [
         (case(Tcp, "connect", "192.0.2.1", 7000, true), true),
         (case(Tcp, "connect", "2001:db8::1", 7000, true), true),
-        (case(Tcp, "connect", "192.0.2.1", 7001, false), true),
-        (case(Tcp, "connect", "2001:db8::1", 7001, false), true),
-        (case(Udp, "sendto", "192.0.2.1", 7000, false), true),
+        (case(Tcp, "connect", "192.0.2.1", 7001, !filtered), true),
+        (case(Tcp, "connect", "2001:db8::1", 7001, !filtered), true),
+        (case(Udp, "sendto", "192.0.2.1", 7000, !filtered), true),
         (case(Tcp, "connect", "192.0.2.1", 7002, true), false),
     ];
     for (c, agents) in &incoming {
-        let cg = if *agents {
-            format!("{base}/agent/worker")
-        } else {
-            format!("{base}/other")
-        };
+        let rel = if *agents { &agent_rel } else { &other_rel };
         assert_eq!(
-            model(c, Hook::Input, c.addr, Some(cg)),
+            model(c, Hook::Input, rel, 0),
             c.allowed,
             "hand-written expectation disagrees with the model: listen {} {}",
             c.addr,
@@ -427,20 +500,25 @@ fn real_traffic() {
                 .or_default() += 1;
         }
     }
-    eprintln!("real traffic: {} outgoing cases x 2 sockets + {} incoming in {:.1?}; refusals seen: {errors:?}", outgoing.len(), incoming.len(), t0.elapsed());
-    let counters = nft_list_text(&a);
+    eprintln!(
+        "real traffic ({target:?}): {} outgoing cases x 3 clients + {} incoming in {:.1?}; refusals seen: {errors:?}",
+        outgoing.len(), incoming.len(), t0.elapsed()
+    );
+    let counters = match target {
+        Target::Nft => nft_list_text(&a),
+        Target::Iptables => {
+            String::from_utf8(run(&mut a.cmd("iptables-save", &["-c"])).stdout).unwrap()
+        }
+    };
     assert!(failures.is_empty(), "{failures:#?}\n{counters}");
     // Counters prove the rules, not some other path, decided.
-    assert!(
+    let hit = |needle: &str| {
         counters
             .lines()
-            .any(|l| l.contains("agent/net/web") && !l.contains("packets 0 ")),
-        "{counters}"
-    );
+            .any(|l| l.contains(needle) && !l.contains("packets 0 ") && !l.starts_with("[0:0]"))
+    };
     assert!(
-        counters
-            .lines()
-            .any(|l| l.contains("agent/net/no-net2") && !l.contains("packets 0 ")),
+        hit("agent/net/web") && hit("agent/net/no-net2") && hit("batch/net/web"),
         "{counters}"
     );
 }

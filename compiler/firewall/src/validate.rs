@@ -789,6 +789,27 @@ pub fn probes(lowered: &Lowered) -> Vec<Packet> {
             }),
         }
     }
+    // Sockets in two agents' scopes at once (a cgroup agent's process running
+    // as a uid agent's uid): each agent must allow.
+    let uids: Vec<u32> = lowered
+        .policy
+        .agents
+        .iter()
+        .filter_map(|a| match a.scope {
+            Scope::Uid { uid } => Some(uid),
+            Scope::Cgroup { .. } => None,
+        })
+        .collect();
+    for agent in &lowered.policy.agents {
+        if let Scope::Cgroup { path } = &agent.scope {
+            for uid in &uids {
+                sockets.push(SocketCtx {
+                    cgroup: Some(path.clone()),
+                    uid: *uid,
+                });
+            }
+        }
+    }
     sockets.sort();
     sockets.dedup();
     let mut out = Vec::new();
