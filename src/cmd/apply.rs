@@ -128,6 +128,15 @@ pub fn run(args: Args) -> u8 {
             return exit::USAGE;
         }
     };
+    if let (Some(m), Some(dir)) = (&loaded.manifest, &loaded.dir) {
+        println!(
+            "policy: {} (built by agentpolc {} from {}, sources {})",
+            dir.display(),
+            m.agentpolc_version,
+            m.source.root,
+            m.source.sha256.get(..12).unwrap_or(&m.source.sha256)
+        );
+    }
     let policy = loaded.policy;
 
     // (2) Where nft finds cgroups.
