@@ -11,7 +11,7 @@
 //!
 //! What changes (each listed in the loss report unless it is "not this layer"):
 //! * Rules of other kinds (fs, exec, tool, env) are dropped: not this layer.
-//! * Skills' net rules are dropped ([`Approximation::EnforcedElsewhere`]): a
+//! * Skills' net rules and default deny are dropped ([`Approximation::EnforcedElsewhere`]): a
 //!   skill's sockets are its agent's sockets here.
 //! * Domains become the addresses they resolved to (given in
 //!   [`Options::resolutions`]); a name without resolution, and every wildcard,
@@ -175,6 +175,31 @@ impl Cx<'_> {
             }
         }
         for skill in &agent.skills {
+            // A skill with no net rule gets no network, but the firewall cannot
+            // tell its sockets from the agent's: its default deny binds elsewhere.
+            let default_deny = Rule {
+                id: RuleId(format!("{}.{}/net/default-deny", agent.name, skill.name)),
+                effect: Effect::Deny,
+                action: Action::Connect,
+                matcher: Matcher::Net {
+                    proto: Proto::Any,
+                    hosts: None,
+                    ports: None,
+                },
+                src: skill.src,
+                origin: Origin::default(),
+            };
+            self.lose(
+                &default_deny,
+                Approximation::EnforcedElsewhere,
+                format!(
+                    "skill {}.{}: requests by the skill are decided at the firewall by agent {}'s \
+                     rules only; the skill's default deny of net (and any net rule it has) binds \
+                     only where requests are attributed to skills",
+                    agent.name, skill.name, agent.name
+                ),
+                Some("tool"),
+            );
             for rule in skill
                 .rules
                 .iter()
