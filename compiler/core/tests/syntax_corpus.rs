@@ -192,3 +192,51 @@ fn corpus_mutations() {
         "only {clean} of {total} mutations parsed cleanly"
     );
 }
+
+/// Every policy in the repository, and every example block of the grammar,
+/// parses without diagnostics and formats round-trip.
+#[test]
+fn repository_policies_parse_and_format() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for dir in ["examples", "stdlib-policies"] {
+        for path in walk(&root.join(dir)) {
+            if path.extension().is_some_and(|x| x == "agentpol") {
+                let text = std::fs::read_to_string(&path).expect("readable");
+                texts.push((path.display().to_string(), text));
+            }
+        }
+    }
+    let grammar = std::fs::read_to_string(root.join("lang-spec/grammar.md")).expect("grammar.md");
+    for (i, block) in grammar.split("```agentpol\n").skip(1).enumerate() {
+        let body = block.split("```").next().unwrap_or("");
+        texts.push((format!("grammar.md block {i}"), body.to_string()));
+    }
+    assert!(texts.len() >= 5, "policies missing? {}", texts.len());
+    for (name, text) in &texts {
+        let p = parse(FileId(0), text);
+        assert!(
+            p.diagnostics.is_empty(),
+            "{name}: {} {}",
+            p.diagnostics[0].code.code,
+            p.diagnostics[0].message
+        );
+        assert!(check(name, text));
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
