@@ -148,7 +148,8 @@ pub struct JsonDiagnostic {
     pub notes: Vec<String>,
 }
 
-fn location(sources: &SourceMap, label: &super::Label) -> JsonLocation {
+/// The JSON location of a label.
+pub fn json_location(sources: &SourceMap, label: &super::Label) -> JsonLocation {
     let (file, (line, column), (end_line, end_column)) = match sources.get(label.span.file) {
         Some(f) => (
             f.name.clone(),
@@ -175,11 +176,11 @@ pub fn to_json(diag: &Diag, sources: &SourceMap) -> JsonDiagnostic {
         name: diag.code.name,
         severity: diag.severity,
         message: diag.message.clone(),
-        location: location(sources, &diag.primary),
+        location: json_location(sources, &diag.primary),
         related: diag
             .secondary
             .iter()
-            .map(|l| location(sources, l))
+            .map(|l| json_location(sources, l))
             .collect(),
         help: diag.help.clone(),
         notes: diag.notes.clone(),

@@ -30,3 +30,13 @@ pub fn evaluate(policy: &Policy, request: &Request) -> Result<Decision, RequestE
         help: String::new(),
     })
 }
+
+/// Parses a request from JSON text.
+pub fn parse_request(text: &str) -> Result<Request, RequestError> {
+    serde_json::from_str(text).map_err(|e| RequestError {
+        code: &crate::diag::codes::BAD_REQUEST,
+        field: String::new(),
+        message: format!("malformed request: {e}"),
+        help: "see lang-spec/requests.md for the request format".into(),
+    })
+}
