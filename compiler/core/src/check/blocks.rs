@@ -256,8 +256,7 @@ impl Checker<'_> {
 
     /// The key of a rule: its block context and normalised text.
     fn rule_key(&self, context: &str, span: Span) -> TextKey {
-        let text = normalise(self.text(span));
-        text_key(&format!("{context}\u{0}{text}"))
+        text_key(context, &normalise(self.text(span)))
     }
 
     /// An exec `args [...]` pattern.
@@ -445,7 +444,7 @@ impl Checker<'_> {
                             Err(_) => {
                                 self.diags.push(
                                     Diag::error(
-                                        &codes::INTEGER_OUT_OF_RANGE,
+                                        &codes::VALUE_OUT_OF_RANGE,
                                         n.span,
                                         format!("uid {} is too large", n.node),
                                     )

@@ -142,7 +142,7 @@ impl Checker<'_> {
     ) -> Result<Dnf, Stop> {
         if depth > MAX_DEPTH {
             self.diags.push(
-                Diag::error(&codes::CONDITION_TOO_DEEP, cond.span(), "this condition is nested too deeply")
+                Diag::error(&codes::NESTING_TOO_DEEP, cond.span(), "this condition is nested too deeply")
                     .label("too deep")
                     .help("flatten the condition: `and`/`or` chains of any length are fine, nesting is limited"),
             );
@@ -182,6 +182,11 @@ impl Checker<'_> {
                         acc.extend(d);
                         if acc.len() > MAX_DISJUNCTS {
                             return Err(Stop::TooComplex(acc.len()));
+                        }
+                    } else if let [only] = d.as_slice() {
+                        // One disjunct: extend every conjunction in place.
+                        for conj in &mut acc {
+                            conj.extend(only.iter().cloned());
                         }
                     } else {
                         let size = acc.len().saturating_mul(d.len());
@@ -557,7 +562,7 @@ impl Checker<'_> {
             Err(_) => {
                 self.diags.push(
                     Diag::error(
-                        &codes::INTEGER_OUT_OF_RANGE,
+                        &codes::VALUE_OUT_OF_RANGE,
                         span,
                         format!("{n} does not fit in a 64-bit signed integer"),
                     )

@@ -20,6 +20,8 @@ pub struct PathPat {
     pub tilde: bool,
     /// Segments after `/` (or after the home, for `~` patterns).
     pub segments: Vec<Segment>,
+    /// [`render`] of `segments`, kept so expansion is a concatenation.
+    pub rendered: String,
 }
 
 /// A validated `home`: a literal absolute path.
@@ -35,19 +37,45 @@ impl PathPat {
     /// The glob placed in an agent with `home`; `None` if it needs a home and
     /// there is none.
     pub fn expand(&self, home: Option<&Home>) -> Option<Glob> {
-        let segments = if self.tilde {
-            let home = home?;
-            let mut s = Vec::with_capacity(home.segments.len() + self.segments.len());
-            s.extend(home.segments.iter().cloned());
-            s.extend(self.segments.iter().cloned());
-            s
+        if !self.tilde {
+            return Some(Glob {
+                pattern: self.rendered.clone(),
+                segments: self.segments.clone(),
+            });
+        }
+        let home = home?;
+        let mut segments = Vec::with_capacity(home.segments.len() + self.segments.len());
+        segments.extend(home.segments.iter().cloned());
+        segments.extend(self.segments.iter().cloned());
+        let pattern = if self.segments.is_empty() {
+            home.text.clone()
+        } else if home.segments.is_empty() {
+            self.rendered.clone()
         } else {
-            self.segments.clone()
+            format!("{}{}", home.text, self.rendered)
         };
-        Some(Glob {
-            pattern: render(&segments),
+        Some(Glob { pattern, segments })
+    }
+
+    /// [`PathPat::expand`], reusing this pattern's allocations.
+    pub fn into_glob(self, home: Option<&Home>) -> Option<Glob> {
+        if self.tilde {
+            self.expand(home)
+        } else {
+            Some(Glob {
+                pattern: self.rendered,
+                segments: self.segments,
+            })
+        }
+    }
+
+    fn new(tilde: bool, segments: Vec<Segment>) -> Self {
+        let rendered = render(&segments);
+        PathPat {
+            tilde,
             segments,
-        })
+            rendered,
+        }
     }
 
     /// The pattern as written after normalisation, `~` kept (for `SecretInfo::files`).
@@ -56,10 +84,10 @@ impl PathPat {
             if self.segments.is_empty() {
                 "~".to_string()
             } else {
-                format!("~{}", render(&self.segments))
+                format!("~{}", self.rendered)
             }
         } else {
-            render(&self.segments)
+            self.rendered.clone()
         }
     }
 }
@@ -75,6 +103,13 @@ pub struct Parsed {
 
 /// Validates a path pattern (after `${}` interpolation) and expands its braces.
 pub fn parse_path_pattern(text: &str) -> Result<Parsed, LitError> {
+    if !text.contains(['{', '}']) {
+        let (pat, warn) = parse_one(text, text)?;
+        return Ok(Parsed {
+            pats: vec![pat],
+            warnings: warn.into_iter().collect(),
+        });
+    }
     let alternatives = expand_braces(text)?;
     let mut out = Parsed::default();
     let mut seen = std::collections::HashSet::new();
@@ -123,7 +158,7 @@ pub fn parse_home(text: &str) -> Result<(Home, Option<LitError>), LitError> {
     })?;
     Ok((
         Home {
-            text: render(&pat.segments),
+            text: pat.rendered,
             segments: pat.segments,
         },
         warn,
@@ -380,7 +415,7 @@ fn parse_one(text: &str, whole: &str) -> Result<(PathPat, Option<LitError>), Lit
             }
             continue;
         }
-        let seg = parse_segment(&raw, whole)?;
+        let seg = parse_segment(raw, whole)?;
         if let Segment::Lit(l) = &seg {
             if l == ".." {
                 return Err(LitError::new(
@@ -397,10 +432,7 @@ fn parse_one(text: &str, whole: &str) -> Result<(PathPat, Option<LitError>), Lit
         segments.push(seg);
     }
     let warn = not_normal.then(|| {
-        let pat = PathPat {
-            tilde,
-            segments: segments.clone(),
-        };
+        let pat = PathPat::new(tilde, segments.clone());
         LitError::new(
             &codes::PATH_NOT_NORMALISED,
             format!("the path {whole:?} is not normalised"),
@@ -410,64 +442,66 @@ fn parse_one(text: &str, whole: &str) -> Result<(PathPat, Option<LitError>), Lit
             ),
         )
     });
-    Ok((PathPat { tilde, segments }, warn))
+    Ok((PathPat::new(tilde, segments), warn))
 }
 
-/// Splits at unescaped `/` outside classes. Returns raw segments (escapes kept).
-fn split_segments(text: &str, whole: &str) -> Result<Vec<String>, LitError> {
-    let chars: Vec<char> = text.chars().collect();
+/// Splits at unescaped `/` outside classes into raw segments (slices of
+/// `text`, escapes kept). The delimiters are ASCII, so scanning bytes is
+/// safe on UTF-8.
+fn split_segments<'t>(text: &'t str, whole: &str) -> Result<Vec<&'t str>, LitError> {
+    let bytes = text.as_bytes();
+    if !bytes.iter().any(|b| *b == b'\\' || *b == b'[') {
+        return Ok(text.split('/').collect());
+    }
     let mut out = Vec::new();
-    let mut cur = String::new();
+    let mut start = 0;
     let mut i = 0;
-    while let Some(&c) = chars.get(i) {
-        match c {
-            '\\' => match chars.get(i + 1) {
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => match bytes.get(i + 1) {
                 None => {
                     return Err(glob_err(
                         format!("trailing backslash in {whole:?}"),
                         "a backslash escapes the next character; write `\\\\\\\\` for a literal backslash",
                     ))
                 }
-                Some('/') => {
+                Some(b'/') => {
                     return Err(glob_err(
                         format!("escaped `/` in {whole:?}"),
                         "a path segment cannot contain `/`",
                     ))
                 }
-                Some(&n) => {
-                    cur.push('\\');
-                    cur.push(n);
-                    i += 2;
+                // Skip the escaped character whole (it may be multi-byte).
+                Some(_) => {
+                    i += 1 + text.get(i + 1..).and_then(|r| r.chars().next()).map_or(1, char::len_utf8);
                 }
             },
-            '[' => {
-                let end = class_end(&chars, i).ok_or_else(|| {
+            b'[' => {
+                let chars: Vec<char> = text.get(i..).unwrap_or("").chars().collect();
+                let end = class_end(&chars, 0).ok_or_else(|| {
                     glob_err(
                         format!("unclosed `[` in {whole:?}"),
                         "close the class with `]`, or write `\\\\[` for a literal bracket",
                     )
                 })?;
-                let class = chars.get(i..=end).unwrap_or(&[]);
-                if class.contains(&'/') {
+                let class: String = chars.get(..=end).unwrap_or(&[]).iter().collect();
+                if class.contains('/') {
                     return Err(glob_err(
                         format!("a class contains `/` in {whole:?}"),
                         "nothing matches across `/`; a class matches one character within a segment",
                     ));
                 }
-                cur.extend(class);
-                i = end + 1;
+                i += class.len();
             }
-            '/' => {
-                out.push(std::mem::take(&mut cur));
+            b'/' => {
+                out.push(text.get(start..i).unwrap_or(""));
                 i += 1;
+                start = i;
             }
-            _ => {
-                cur.push(c);
-                i += 1;
-            }
+            _ => i += 1,
         }
     }
-    out.push(cur);
+    out.push(text.get(start..).unwrap_or(""));
     Ok(out)
 }
 
@@ -475,6 +509,9 @@ fn split_segments(text: &str, whole: &str) -> Result<Vec<String>, LitError> {
 fn parse_segment(raw: &str, whole: &str) -> Result<Segment, LitError> {
     if raw == "**" {
         return Ok(Segment::Any);
+    }
+    if !raw.bytes().any(|b| matches!(b, b'\\' | b'*' | b'?' | b'[')) {
+        return Ok(Segment::Lit(raw.to_string()));
     }
     let chars: Vec<char> = raw.chars().collect();
     let mut pieces: Vec<Piece> = Vec::new();

@@ -3,6 +3,7 @@
 //! the syntactic skill-escalation check (AP0401).
 
 use super::blocks::{HAgent, HBody, HMatcher, HMember, HRule};
+
 use super::cond::HAtom;
 use super::ctx::{Checker, DefId};
 use super::glob::Home;
@@ -51,6 +52,28 @@ fn grants(rules: &[ir::Rule]) -> impl Iterator<Item = (Grant, &ir::Rule)> {
                 r,
             ))
         })
+}
+
+/// A rule to lower: the owner's own (consumed) or a profile's (shared).
+enum RuleIn<'r> {
+    Owned(HRule),
+    Shared(&'r HRule),
+}
+
+impl RuleIn<'_> {
+    fn get(&self) -> &HRule {
+        match self {
+            RuleIn::Owned(r) => r,
+            RuleIn::Shared(r) => r,
+        }
+    }
+}
+
+/// Output and bookkeeping of one owner's flattening.
+struct Flatten {
+    out: Vec<ir::Rule>,
+    ids: IdGen,
+    included: HashMap<DefId, Span>,
 }
 
 /// Per-owner lowering state.
@@ -135,24 +158,29 @@ impl Checker<'_> {
     }
 
     /// Lowers one agent (and its skills) to the IR.
-    pub fn lower_agent(&mut self, agent: &HAgent, profiles: &HashMap<DefId, HBody>) -> ir::Agent {
+    /// The agent's and skills' bodies are moved out (their globs are reused
+    /// in the IR); the rest of `agent` stays for assertions and tests.
+    pub fn lower_agent(&mut self, agent: &mut HAgent, profiles: &HashMap<DefId, HBody>) -> ir::Agent {
+        let body = std::mem::take(&mut agent.body);
+        let skill_bodies: Vec<HBody> = agent.skills.iter_mut().map(|s| std::mem::take(&mut s.body)).collect();
+        let agent = &*agent;
         let owner = Owner {
             name: agent.name.clone(),
             agent: &agent.name,
             agent_span: agent.name_span,
             home: agent.home.as_ref(),
         };
-        let rules = self.lower_body(&owner, &agent.body, profiles);
+        let rules = self.lower_body(&owner, body, profiles);
         let mut skills = Vec::with_capacity(agent.skills.len());
         let agent_grants: HashSet<Grant> = grants(&rules).map(|(g, _)| g).collect();
-        for s in &agent.skills {
+        for (s, sbody) in agent.skills.iter().zip(skill_bodies) {
             let owner = Owner {
                 name: format!("{}.{}", agent.name, s.name),
                 agent: &agent.name,
                 agent_span: agent.name_span,
                 home: agent.home.as_ref(),
             };
-            let srules = self.lower_body(&owner, &s.body, profiles);
+            let srules = self.lower_body(&owner, sbody, profiles);
             self.check_escalation(agent, &s.name, &agent_grants, &srules);
             skills.push(ir::Skill {
                 name: s.name.clone(),
@@ -224,69 +252,64 @@ impl Checker<'_> {
         }
     }
 
-    /// Flattens a body with its includes (iteratively) into IR rules.
-    fn lower_body(
+    /// Flattens a body with its includes (iteratively) into IR rules. The
+    /// body's own rules are consumed; included profiles are only read.
+    fn lower_body(&mut self, owner: &Owner<'_>, body: HBody, profiles: &HashMap<DefId, HBody>) -> Vec<ir::Rule> {
+        let mut st = Flatten {
+            out: Vec::with_capacity(body.members.len()),
+            ids: IdGen::new(),
+            included: HashMap::new(),
+        };
+        for member in body.members {
+            match member {
+                HMember::Rule(rule) => self.lower_rule(owner, &mut st, RuleIn::Owned(rule), &[]),
+                HMember::Include { profile, site } => self.lower_include(owner, &mut st, profile, site, profiles),
+            }
+        }
+        st.out
+    }
+
+    /// Expands one `include` (and the includes inside it, with an explicit stack).
+    fn lower_include(
         &mut self,
         owner: &Owner<'_>,
-        body: &HBody,
+        st: &mut Flatten,
+        profile: DefId,
+        site: Span,
         profiles: &HashMap<DefId, HBody>,
-    ) -> Vec<ir::Rule> {
+    ) {
         struct Frame<'b> {
             members: &'b [HMember],
             pos: usize,
         }
-        let mut out = Vec::new();
-        let mut ids = IdGen::new();
-        let mut included: HashMap<DefId, Span> = HashMap::new();
         let mut chain: HashSet<DefId> = HashSet::new();
         let mut chain_order: Vec<DefId> = Vec::new();
         let mut via: Vec<ir::Include> = Vec::new();
-        let mut stack = vec![Frame {
-            members: &body.members,
-            pos: 0,
-        }];
-        while let Some(frame) = stack.last_mut() {
-            let Some(member) = frame.members.get(frame.pos) else {
-                stack.pop();
-                if !stack.is_empty() {
-                    via.pop();
-                    if let Some(p) = chain_order.pop() {
-                        chain.remove(&p);
-                    }
-                }
-                continue;
-            };
-            frame.pos += 1;
-            match member {
-                HMember::Rule(rule) => self.lower_rule(owner, &mut ids, rule, &via, &mut out),
-                HMember::Include { profile, site } => {
-                    if chain.contains(profile) {
-                        // A cycle: reported once by check_include_cycles.
-                        continue;
-                    }
-                    if let Some(&first) = included.get(profile) {
-                        let name = self.qualified(*profile);
-                        self.diags.push(
-                            Diag::warning(
-                                &codes::DOUBLE_INCLUDE,
-                                *site,
-                                format!("the profile `{name}` is already included into `{}`", owner.name),
-                            )
-                            .label("included again")
-                            .with_label(first, "first included here")
-                            .help("its rules are added once, at the first include; remove this include"),
-                        );
-                        continue;
-                    }
-                    let Some(pbody) = profiles.get(profile) else {
-                        continue;
-                    };
-                    included.insert(*profile, *site);
-                    chain.insert(*profile);
-                    chain_order.push(*profile);
+        let mut stack: Vec<Frame<'_>> = Vec::new();
+        let mut pending = Some((profile, site));
+        loop {
+            if let Some((profile, site)) = pending.take() {
+                if chain.contains(&profile) {
+                    // A cycle: reported once by check_include_cycles.
+                } else if let Some(&first) = st.included.get(&profile) {
+                    let name = self.qualified(profile);
+                    self.diags.push(
+                        Diag::warning(
+                            &codes::DOUBLE_INCLUDE,
+                            site,
+                            format!("the profile `{name}` is already included into `{}`", owner.name),
+                        )
+                        .label("included again")
+                        .with_label(first, "first included here")
+                        .help("its rules are added once, at the first include; remove this include"),
+                    );
+                } else if let Some(pbody) = profiles.get(&profile) {
+                    st.included.insert(profile, site);
+                    chain.insert(profile);
+                    chain_order.push(profile);
                     via.push(ir::Include {
-                        profile: self.qualified(*profile),
-                        site: self.sref(*site),
+                        profile: self.qualified(profile),
+                        site: self.sref(site),
                     });
                     stack.push(Frame {
                         members: &pbody.members,
@@ -294,47 +317,83 @@ impl Checker<'_> {
                     });
                 }
             }
+            let Some(frame) = stack.last_mut() else { break };
+            let Some(member) = frame.members.get(frame.pos) else {
+                stack.pop();
+                via.pop();
+                if let Some(p) = chain_order.pop() {
+                    chain.remove(&p);
+                }
+                continue;
+            };
+            frame.pos += 1;
+            match member {
+                HMember::Rule(rule) => self.lower_rule(owner, st, RuleIn::Shared(rule), &via),
+                HMember::Include { profile, site } => pending = Some((*profile, *site)),
+            }
         }
-        out
     }
 
-    fn lower_rule(
-        &mut self,
-        owner: &Owner<'_>,
-        ids: &mut IdGen,
-        rule: &HRule,
-        via: &[ir::Include],
-        out: &mut Vec<ir::Rule>,
-    ) {
-        let total: usize = rule.parts.iter().map(|p| p.actions.len()).sum();
-        // The occurrence is counted even if the rule fails below, so ids of later identical rules do not depend on it.
-        let base = ids.next_base(&owner.name, &rule.key);
+    fn lower_rule(&mut self, owner: &Owner<'_>, st: &mut Flatten, rule: RuleIn<'_>, via: &[ir::Include]) {
+        let (effect, span, key, parts_needs_home, total) = {
+            let r = rule.get();
+            (
+                r.effect,
+                r.span,
+                r.key,
+                r.parts.iter().any(|p| p.matcher.needs_home()),
+                r.parts.iter().map(|p| p.actions.len()).sum::<usize>(),
+            )
+        };
+        // The occurrence is counted even if the rule fails below, so ids of
+        // later identical rules do not depend on it.
+        let base = st.ids.next_base(&owner.name, &key);
         if total == 0 {
             return;
         }
-        if owner.home.is_none() && rule.parts.iter().any(|p| p.matcher.needs_home()) {
-            self.no_home(owner, rule.span, via);
+        if owner.home.is_none() && parts_needs_home {
+            self.no_home(owner, span, via);
             return;
         }
-        let src = self.sref(rule.span);
+        let src = self.sref(span);
         let mut n = 0usize;
-        for part in &rule.parts {
-            let Some(matcher) = expand(&part.matcher, owner.home) else {
-                self.no_home(owner, rule.span, via);
+        let parts: Vec<(Vec<Action>, Option<ir::Matcher>, Option<String>)> = match rule {
+            RuleIn::Owned(r) => r
+                .parts
+                .into_iter()
+                .map(|p| (p.actions, expand_owned(p.matcher, owner.home), p.secret))
+                .collect(),
+            RuleIn::Shared(r) => r
+                .parts
+                .iter()
+                .map(|p| (p.actions.clone(), expand(&p.matcher, owner.home), p.secret.clone()))
+                .collect(),
+        };
+        for (actions, matcher, secret) in parts {
+            let Some(matcher) = matcher else {
+                self.no_home(owner, span, via);
                 return;
             };
-            for &action in &part.actions {
+            let mut matcher = Some(matcher);
+            for (i, &action) in actions.iter().enumerate() {
                 let id = make_id(&owner.name, action.kind(), &base, (total > 1).then_some(n));
                 n += 1;
-                out.push(ir::Rule {
+                // The last action takes the matcher; earlier ones clone it.
+                let m = if i + 1 == actions.len() {
+                    matcher.take()
+                } else {
+                    matcher.clone()
+                };
+                let Some(m) = m else { break };
+                st.out.push(ir::Rule {
                     id,
-                    effect: rule.effect,
+                    effect,
                     action,
-                    matcher: matcher.clone(),
+                    matcher: m,
                     src,
                     origin: ir::Origin {
                         via: via.to_vec(),
-                        secret: part.secret.clone(),
+                        secret: secret.clone(),
                     },
                 });
             }
@@ -369,6 +428,44 @@ impl Checker<'_> {
         }
         self.diags.push(d);
     }
+}
+
+fn pats_into(globs: std::rc::Rc<Vec<super::glob::PathPat>>, home: Option<&Home>) -> Option<Vec<ir::Glob>> {
+    match std::rc::Rc::try_unwrap(globs) {
+        Ok(v) => v.into_iter().map(|p| p.into_glob(home)).collect(),
+        Err(shared) => shared.iter().map(|p| p.expand(home)).collect(),
+    }
+}
+
+/// [`expand`], reusing the matcher's allocations where it is the only owner.
+pub fn expand_owned(m: HMatcher, home: Option<&Home>) -> Option<ir::Matcher> {
+    Some(match m {
+        HMatcher::Fs(globs) => ir::Matcher::Fs {
+            globs: pats_into(globs, home)?,
+        },
+        HMatcher::Exec(bins, args) => ir::Matcher::Exec {
+            binaries: pats_into(bins, home)?,
+            args,
+        },
+        HMatcher::Net { proto, hosts, ports } => ir::Matcher::Net { proto, hosts, ports },
+        HMatcher::Tool { tool, conds } => ir::Matcher::Tool {
+            tool,
+            conditions: conds
+                .into_iter()
+                .map(|c| match c {
+                    HAtom::Ready(a) => Some(a),
+                    HAtom::PathIn { negated, lhs, globs } => Some(ir::Atom {
+                        negated,
+                        test: ir::Test::PathIn {
+                            lhs,
+                            globs: pats_into(globs, home)?,
+                        },
+                    }),
+                })
+                .collect::<Option<Vec<_>>>()?,
+        },
+        HMatcher::Env(vars) => ir::Matcher::Env { vars },
+    })
 }
 
 /// Expands `~` in a matcher; None if it needs a home and there is none.

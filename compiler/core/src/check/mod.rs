@@ -163,10 +163,9 @@ fn run(ck: &mut Checker<'_>) -> Option<ir::Policy> {
     }
     ck.check_include_cycles(&profiles);
     let ir_agents: Vec<ir::Agent> = agents
-        .iter()
+        .iter_mut()
         .map(|a| ck.lower_agent(a, &profiles))
         .collect();
-    check_id_collisions(ck, &ir_agents);
 
     let table = asserts::AgentTable::new(&agents);
     let mut assertions = Vec::new();
@@ -208,35 +207,6 @@ fn run(ck: &mut Checker<'_>) -> Option<ir::Policy> {
         assertions,
         tests,
     })
-}
-
-fn check_id_collisions(ck: &mut Checker<'_>, agents: &[ir::Agent]) {
-    let mut seen: HashSet<&ir::RuleId> = HashSet::new();
-    let mut first: HashMap<&ir::RuleId, Span> = HashMap::new();
-    let mut collisions = Vec::new();
-    let all = agents.iter().flat_map(|a| {
-        a.rules
-            .iter()
-            .chain(a.skills.iter().flat_map(|s| s.rules.iter()))
-    });
-    for r in all {
-        if !seen.insert(&r.id) {
-            let f = first.get(&r.id).copied().unwrap_or(r.src.span);
-            if f != r.src.span {
-                collisions.push((r.id.clone(), r.src.span, f));
-            }
-        } else {
-            first.insert(&r.id, r.src.span);
-        }
-    }
-    for (id, span, f) in collisions {
-        ck.emit(
-            Diag::error(&codes::RULE_ID_COLLISION, span, format!("the rule id `{id}` is also the id of another rule"))
-                .label("this rule")
-                .with_label(f, "the other rule")
-                .help("change either rule's text slightly (e.g. the order of its targets), and please report this"),
-        );
-    }
 }
 
 /// Sorts diagnostics by file and span (stable, so emission order breaks

@@ -528,13 +528,17 @@ impl<'a> Checker<'a> {
     /// named sets are spliced in (deduplicated, at most [`MAX_SET_ELEMS`]).
     pub fn flatten_set(&mut self, module: usize, lit: &SetLit) -> Option<Vec<Elem>> {
         let (pending, ok) = self.pending_elems(module, lit);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(pending.len());
         let mut ok = ok;
+        let mut spliced = false;
         for p in pending {
             match p {
                 Pending::Ready(e) => out.push(e),
                 Pending::Splice(d, _) => match self.set_elems(d) {
-                    Some(elems) => out.extend(elems.iter().cloned()),
+                    Some(elems) => {
+                        spliced = true;
+                        out.extend(elems.iter().cloned());
+                    }
                     None => ok = false,
                 },
             }
@@ -542,7 +546,8 @@ impl<'a> Checker<'a> {
         if !ok {
             return None;
         }
-        let out = dedup(out);
+        // Only splicing can repeat values on a large scale; a short literal is kept as written.
+        let out = if spliced || out.len() > 16 { dedup(out) } else { out };
         if out.len() > MAX_SET_ELEMS {
             self.too_large(lit.span, out.len());
             return None;

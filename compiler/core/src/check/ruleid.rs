@@ -10,10 +10,11 @@
 
 use crate::ir::{Kind, RuleId};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Hex digits of the hash in an id (48 bits: collisions among 100k rules of
-/// one owner have probability ~2e-5, and are detected).
+/// one owner have probability ~2e-5). A colliding id is lengthened, see
+/// [`IdGen::next_base`].
 const HASH_HEX: usize = 12;
 
 /// The token sequence of `text`, separated by single spaces: strings kept
@@ -75,9 +76,14 @@ fn is_word(c: char) -> bool {
 /// The digest of a rule's normalised text (with its context prefix).
 pub type TextKey = [u8; 16];
 
-/// Digest of a normalised rule text, used for occurrence counting and ids.
-pub fn text_key(normalised: &str) -> TextKey {
-    let d = Sha256::digest(normalised.as_bytes());
+/// Digest of a rule's context (block keyword, tool name) and normalised
+/// text, used for occurrence counting and ids.
+pub fn text_key(context: &str, normalised: &str) -> TextKey {
+    let mut h = Sha256::new();
+    h.update(context.as_bytes());
+    h.update([0u8]);
+    h.update(normalised.as_bytes());
+    let d = h.finalize();
     let mut k = [0u8; 16];
     k.copy_from_slice(d.get(..16).unwrap_or(&[0u8; 16]));
     k
@@ -87,6 +93,7 @@ pub fn text_key(normalised: &str) -> TextKey {
 #[derive(Default)]
 pub struct IdGen {
     seen: HashMap<TextKey, u32>,
+    issued: HashSet<String>,
 }
 
 impl IdGen {
@@ -106,10 +113,36 @@ impl IdGen {
         h.update(key);
         h.update(occurrence.to_le_bytes());
         let d = h.finalize();
-        let mut s = crate::source::hex(d.get(..HASH_HEX / 2).unwrap_or(&[]));
-        s.truncate(HASH_HEX);
-        s
+        // On a (practically impossible) collision with an id already issued to
+        // this owner, the later rule gets more digits, so ids stay unique
+        // without a separate pass.
+        let mut len = HASH_HEX;
+        loop {
+            let s = hex(d.get(..len / 2).unwrap_or(&d));
+            if len >= 64 || !self.issued.contains(&s) {
+                self.issued.insert(s.clone());
+                return s;
+            }
+            len += 4;
+        }
     }
+
+    /// Marks `base` as issued (tests use it to force a collision).
+    #[cfg(test)]
+    pub fn reserve(&mut self, base: &str) {
+        self.issued.insert(base.to_string());
+    }
+}
+
+/// Lower-case hex, without a `format!` per byte (ids are made per rule).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
 }
 
 /// `owner/kind/base[.n]`; `n` is given only when the source rule lowers to
@@ -122,10 +155,17 @@ pub fn make_id(owner: &str, kind: Kind, base: &str, n: Option<usize>) -> RuleId 
         Kind::Tool => "tool",
         Kind::Env => "env",
     };
-    match n {
-        Some(n) => RuleId(format!("{owner}/{kind}/{base}.{n}")),
-        None => RuleId(format!("{owner}/{kind}/{base}")),
+    let mut id = String::with_capacity(owner.len() + kind.len() + base.len() + 8);
+    id.push_str(owner);
+    id.push('/');
+    id.push_str(kind);
+    id.push('/');
+    id.push_str(base);
+    if let Some(n) = n {
+        id.push('.');
+        id.push_str(&n.to_string());
     }
+    RuleId(id)
 }
 
 /// Line starts of a file, for 1-based line/column without rescanning the text.
@@ -183,7 +223,7 @@ mod tests {
     #[test]
     fn ids_count_occurrences() {
         let mut g = IdGen::new();
-        let k = text_key("fs allow read \"/a\"");
+        let k = text_key("fs", "allow read \"/a\"");
         let a = g.next_base("agent", &k);
         let b = g.next_base("agent", &k);
         assert_ne!(a, b);

@@ -20,7 +20,7 @@ pub fn generate_policy(n_rules: usize) -> String {
     s.push_str("set web = { 80, 443, 8000..8080 }\n");
     s.push_str("set dotfiles = { \"~/.ssh/**\", \"~/.gnupg/**\", \"~/.aws/**\" }\n");
     s.push_str("param contacts: set<string>\nparam owner: string\n");
-    s.push_str("secret aws { file \"~/.aws/credentials\", \"~/.aws/config\" env \"AWS_SECRET_ACCESS_KEY\" }\n");
+    s.push_str("secret aws { file { \"~/.aws/credentials\", \"~/.aws/config\" } env \"AWS_SECRET_ACCESS_KEY\" }\n");
     s.push_str("secret gh { env \"GITHUB_TOKEN\" }\n");
     s.push_str("tool send_email(to: string, body: string)\n");
     s.push_str("tool fetch(u: url) -> untrusted\n");

@@ -360,7 +360,7 @@ impl Checker<'_> {
                     Err(_) => {
                         self.diags.push(
                             Diag::error(
-                                &codes::INTEGER_OUT_OF_RANGE,
+                                &codes::VALUE_OUT_OF_RANGE,
                                 *span,
                                 format!("{n} does not fit in a 64-bit signed integer"),
                             )

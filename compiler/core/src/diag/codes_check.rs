@@ -162,10 +162,6 @@ argument, `url`/`path`/`set<bool>` or nested sets for a param) cannot be bound o
 cannot fool a string comparison: `u.scheme`, `u.host`, `u.port`, `u.path`.\n\nExample:\n\n    tool fetch(u: url) { allow when u like \"https://api.github.com/*\" }    # error\n\n\
 Write `u.scheme == \"https\" and u.host == \"api.github.com\"`.";
 
-    CONDITION_TOO_DEEP = "AP0213", "condition-too-deep",
-        "a condition nested too deeply",
-        "Parentheses and `not` nest at most 64 deep. Flatten the condition (`and`/`or` chains of any\n\
-length are fine).";
 
     // ---- AP03xx: literals ----
 
@@ -245,7 +241,7 @@ A trailing `.` is removed and letters are lower-cased.";
 `\\\\` a literal backslash. A backslash before any other character is an error.\n\n\
 (In a string literal, a backslash itself is written `\\\\`, so a literal star is `\"\\\\*\"`.)";
 
-    INTEGER_OUT_OF_RANGE = "AP0314", "integer-out-of-range",
+    VALUE_OUT_OF_RANGE = "AP0314", "value-out-of-range",
         "an integer too large for its position",
         "Tool `int` values are signed 64-bit (at most 9223372036854775807); a uid is at most\n\
 4294967295.";
@@ -349,9 +345,4 @@ values for declared tool arguments and params.";
         "an action listed twice in one rule",
         "The action is listed more than once; it is used once. Remove the duplicate.";
 
-    RULE_ID_COLLISION = "AP0411", "rule-id-collision",
-        "two rules with the same id",
-        "Rule ids are hashes of the owner, the rule's text and its position among identical rules;\n\
-two different rules hashed to the same id. This is astronomically unlikely; please report\n\
-it. Changing either rule's text (e.g. the order of its targets) works around it.";
 }
