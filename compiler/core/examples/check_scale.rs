@@ -23,7 +23,11 @@ fn main() {
     let t = Instant::now();
     let c = agentpol::compile("gen.agentpol", &text, &NoFiles);
     let total = t.elapsed();
-    let rules = c.policy.as_ref().map(|p| p.all_rules().count()).unwrap_or(0);
+    let rules = c
+        .policy
+        .as_ref()
+        .map(|p| p.all_rules().count())
+        .unwrap_or(0);
     println!(
         "source rules ~{n}, {} bytes, IR rules {rules}, errors {}: parse {parse:?}, parse+check {total:?}",
         text.len(),

@@ -271,17 +271,28 @@ impl<'a> Printer<'a> {
                 self.leaf(i.span, &[s]);
             }
             Item::Const(c) => {
-                self.leaf(c.span, &[format!("const {} = {}", c.name.name, expr(&c.value))]);
+                self.leaf(
+                    c.span,
+                    &[format!("const {} = {}", c.name.name, expr(&c.value))],
+                );
             }
             Item::Set(s) => {
-                self.leaf(s.span, &[format!("set {} = {}", s.name.name, set_lit(&s.value))]);
+                self.leaf(
+                    s.span,
+                    &[format!("set {} = {}", s.name.name, set_lit(&s.value))],
+                );
             }
             Item::Param(p) => {
                 self.leaf(p.span, &[format!("param {}: {}", p.name.name, ty(&p.ty))]);
             }
             Item::Secret(s) => {
                 let header = format!("secret {}", s.name.name);
-                if self.open(s.span, s.name.span.end as usize, &header, s.sources.is_empty()) {
+                if self.open(
+                    s.span,
+                    s.name.span.end as usize,
+                    &header,
+                    s.sources.is_empty(),
+                ) {
                     for src in &s.sources {
                         self.secret_source(src);
                     }
@@ -304,7 +315,12 @@ impl<'a> Printer<'a> {
             }
             Item::Test(t) => {
                 let header = format!("test {}", str_lit(&t.name));
-                if self.open(t.span, t.name.span.end as usize, &header, t.expects.is_empty()) {
+                if self.open(
+                    t.span,
+                    t.name.span.end as usize,
+                    &header,
+                    t.expects.is_empty(),
+                ) {
                     for e in &t.expects {
                         let s = format!(
                             "expect {} {} {}",
@@ -339,7 +355,13 @@ impl<'a> Printer<'a> {
             .as_ref()
             .and_then(|s| s.token_before(span.start as usize))
             .unwrap_or(span.start as usize);
-        self.leaf(Span { start: start as u32, ..span }, &[text]);
+        self.leaf(
+            Span {
+                start: start as u32,
+                ..span
+            },
+            &[text],
+        );
     }
 
     fn block(&mut self, b: &Block) {
@@ -349,7 +371,12 @@ impl<'a> Printer<'a> {
             BlockKind::Skill => "skill",
         };
         let header = format!("{kw} {}", b.name.name);
-        if self.open(b.span, b.name.span.end as usize, &header, b.members.is_empty()) {
+        if self.open(
+            b.span,
+            b.name.span.end as usize,
+            &header,
+            b.members.is_empty(),
+        ) {
             for m in &b.members {
                 self.member(m);
             }
@@ -392,17 +419,29 @@ impl<'a> Printer<'a> {
             }
             Member::Include(q, span) => self.leaf(*span, &[format!("include {}", qual(q))]),
             Member::Fs(b) => self.rule_block("fs", b, |r| {
-                (r.span, format!("{} {}", effect(r.effect.node), fs_match(&r.body)))
+                (
+                    r.span,
+                    format!("{} {}", effect(r.effect.node), fs_match(&r.body)),
+                )
             }),
             Member::Exec(b) => self.rule_block("exec", b, |r| {
-                (r.span, format!("{} {}", effect(r.effect.node), exec_match(&r.body)))
+                (
+                    r.span,
+                    format!("{} {}", effect(r.effect.node), exec_match(&r.body)),
+                )
             }),
             Member::Net(b) => self.rule_block("net", b, |r| {
-                (r.span, format!("{} {}", effect(r.effect.node), net_match(&r.body)))
+                (
+                    r.span,
+                    format!("{} {}", effect(r.effect.node), net_match(&r.body)),
+                )
             }),
             Member::Secrets(b) => self.rule_block("secrets", b, |r| {
                 let names: Vec<String> = r.names.iter().map(qual).collect();
-                (r.span, format!("{} read {}", effect(r.effect.node), names.join(", ")))
+                (
+                    r.span,
+                    format!("{} read {}", effect(r.effect.node), names.join(", ")),
+                )
             }),
             Member::Tool(t) => {
                 let mut header = format!("tool {}", t.name.name);
@@ -559,7 +598,11 @@ fn proto(p: ProtoKw) -> &'static str {
 fn actions<A: Copy>(a: &Actions<A>, name: fn(A) -> &'static str) -> String {
     match a {
         Actions::All(_) => "all".to_string(),
-        Actions::List(v) => v.iter().map(|x| name(x.node)).collect::<Vec<_>>().join(", "),
+        Actions::List(v) => v
+            .iter()
+            .map(|x| name(x.node))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 

@@ -47,14 +47,21 @@ fn std_modules_compile_cleanly() {
 #[test]
 #[ignore]
 fn dump_openclaw() {
-    let c = compile_file(std::env::var("DUMP").as_deref().unwrap_or("examples/openclaw/openclaw.agentpol"));
+    let c = compile_file(
+        std::env::var("DUMP")
+            .as_deref()
+            .unwrap_or("examples/openclaw/openclaw.agentpol"),
+    );
     println!("{}", serde_json::to_string_pretty(&c.policy).unwrap());
 }
 
 #[test]
 #[ignore]
 fn gen_check() {
-    let n: usize = std::env::var("N").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let n: usize = std::env::var("N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
     let text = agentpol::check::testgen::generate_policy(n);
     let t = std::time::Instant::now();
     let parsed = agentpol::syntax::parse(agentpol::span::FileId(0), &text);

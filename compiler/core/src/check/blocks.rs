@@ -321,7 +321,14 @@ impl Checker<'_> {
 
     fn misplaced(&mut self, span: Span, what: &str, kind: BlockKind) {
         let (where_, help) = match kind {
-            BlockKind::Profile => ("a profile", format!("`{what}` belongs in an agent; move it to each agent that includes this profile")),
+            BlockKind::Profile if what == "skill" => (
+                "a profile",
+                "profiles have no skills; define the skill in each agent that includes this profile".to_string(),
+            ),
+            BlockKind::Profile => (
+                "a profile",
+                format!("`{what}` belongs in an agent; move it to each agent that includes this profile"),
+            ),
             BlockKind::Skill => ("a skill", format!("`{what}` belongs in the skill's agent")),
             BlockKind::Agent => ("an agent", format!("`{what}` is not allowed here")),
         };
@@ -677,12 +684,22 @@ impl Checker<'_> {
                 }
                 Member::Skill(sb) => {
                     let Some(list) = skills.as_deref_mut() else {
-                        let what = if kind == BlockKind::Skill {
-                            "skill (skills do not nest)"
+                        if kind == BlockKind::Skill {
+                            self.diags.push(
+                                Diag::error(
+                                    &codes::MISPLACED_MEMBER,
+                                    sb.name.span,
+                                    format!("skill `{}` is inside another skill", sb.name.name),
+                                )
+                                .label("skills do not nest")
+                                .help(format!(
+                                    "move skill `{}` out, directly into the agent",
+                                    sb.name.name
+                                )),
+                            );
                         } else {
-                            "skill"
-                        };
-                        self.misplaced(sb.name.span, what, kind);
+                            self.misplaced(sb.name.span, "skill", kind);
+                        }
                         continue;
                     };
                     if let Some(&first) = skill_names.get(&sb.name.name) {

@@ -160,9 +160,17 @@ impl Checker<'_> {
     /// Lowers one agent (and its skills) to the IR.
     /// The agent's and skills' bodies are moved out (their globs are reused
     /// in the IR); the rest of `agent` stays for assertions and tests.
-    pub fn lower_agent(&mut self, agent: &mut HAgent, profiles: &HashMap<DefId, HBody>) -> ir::Agent {
+    pub fn lower_agent(
+        &mut self,
+        agent: &mut HAgent,
+        profiles: &HashMap<DefId, HBody>,
+    ) -> ir::Agent {
         let body = std::mem::take(&mut agent.body);
-        let skill_bodies: Vec<HBody> = agent.skills.iter_mut().map(|s| std::mem::take(&mut s.body)).collect();
+        let skill_bodies: Vec<HBody> = agent
+            .skills
+            .iter_mut()
+            .map(|s| std::mem::take(&mut s.body))
+            .collect();
         let agent = &*agent;
         let owner = Owner {
             name: agent.name.clone(),
@@ -254,7 +262,12 @@ impl Checker<'_> {
 
     /// Flattens a body with its includes (iteratively) into IR rules. The
     /// body's own rules are consumed; included profiles are only read.
-    fn lower_body(&mut self, owner: &Owner<'_>, body: HBody, profiles: &HashMap<DefId, HBody>) -> Vec<ir::Rule> {
+    fn lower_body(
+        &mut self,
+        owner: &Owner<'_>,
+        body: HBody,
+        profiles: &HashMap<DefId, HBody>,
+    ) -> Vec<ir::Rule> {
         let mut st = Flatten {
             out: Vec::with_capacity(body.members.len()),
             ids: IdGen::new(),
@@ -263,7 +276,9 @@ impl Checker<'_> {
         for member in body.members {
             match member {
                 HMember::Rule(rule) => self.lower_rule(owner, &mut st, RuleIn::Owned(rule), &[]),
-                HMember::Include { profile, site } => self.lower_include(owner, &mut st, profile, site, profiles),
+                HMember::Include { profile, site } => {
+                    self.lower_include(owner, &mut st, profile, site, profiles)
+                }
             }
         }
         st.out
@@ -297,11 +312,16 @@ impl Checker<'_> {
                         Diag::warning(
                             &codes::DOUBLE_INCLUDE,
                             site,
-                            format!("the profile `{name}` is already included into `{}`", owner.name),
+                            format!(
+                                "the profile `{name}` is already included into `{}`",
+                                owner.name
+                            ),
                         )
                         .label("included again")
                         .with_label(first, "first included here")
-                        .help("its rules are added once, at the first include; remove this include"),
+                        .help(
+                            "its rules are added once, at the first include; remove this include",
+                        ),
                     );
                 } else if let Some(pbody) = profiles.get(&profile) {
                     st.included.insert(profile, site);
@@ -334,7 +354,13 @@ impl Checker<'_> {
         }
     }
 
-    fn lower_rule(&mut self, owner: &Owner<'_>, st: &mut Flatten, rule: RuleIn<'_>, via: &[ir::Include]) {
+    fn lower_rule(
+        &mut self,
+        owner: &Owner<'_>,
+        st: &mut Flatten,
+        rule: RuleIn<'_>,
+        via: &[ir::Include],
+    ) {
         let (effect, span, key, parts_needs_home, total) = {
             let r = rule.get();
             (
@@ -366,7 +392,13 @@ impl Checker<'_> {
             RuleIn::Shared(r) => r
                 .parts
                 .iter()
-                .map(|p| (p.actions.clone(), expand(&p.matcher, owner.home), p.secret.clone()))
+                .map(|p| {
+                    (
+                        p.actions.clone(),
+                        expand(&p.matcher, owner.home),
+                        p.secret.clone(),
+                    )
+                })
                 .collect(),
         };
         for (actions, matcher, secret) in parts {
@@ -419,18 +451,24 @@ impl Checker<'_> {
             owner.agent, owner.agent
         ));
         if !via.is_empty() {
-            let chain: Vec<&str> = via.iter().map(|i| i.profile.as_str()).collect();
+            let chain: Vec<String> = via
+                .iter()
+                .map(|i| format!("`include {}`", i.profile))
+                .collect();
             d = d.note(format!(
                 "the rule reaches `{}` through {}",
                 owner.name,
-                chain.join(" -> ")
+                chain.join(", then ")
             ));
         }
         self.diags.push(d);
     }
 }
 
-fn pats_into(globs: std::rc::Rc<Vec<super::glob::PathPat>>, home: Option<&Home>) -> Option<Vec<ir::Glob>> {
+fn pats_into(
+    globs: std::rc::Rc<Vec<super::glob::PathPat>>,
+    home: Option<&Home>,
+) -> Option<Vec<ir::Glob>> {
     match std::rc::Rc::try_unwrap(globs) {
         Ok(v) => v.into_iter().map(|p| p.into_glob(home)).collect(),
         Err(shared) => shared.iter().map(|p| p.expand(home)).collect(),
@@ -447,14 +485,26 @@ pub fn expand_owned(m: HMatcher, home: Option<&Home>) -> Option<ir::Matcher> {
             binaries: pats_into(bins, home)?,
             args,
         },
-        HMatcher::Net { proto, hosts, ports } => ir::Matcher::Net { proto, hosts, ports },
+        HMatcher::Net {
+            proto,
+            hosts,
+            ports,
+        } => ir::Matcher::Net {
+            proto,
+            hosts,
+            ports,
+        },
         HMatcher::Tool { tool, conds } => ir::Matcher::Tool {
             tool,
             conditions: conds
                 .into_iter()
                 .map(|c| match c {
                     HAtom::Ready(a) => Some(a),
-                    HAtom::PathIn { negated, lhs, globs } => Some(ir::Atom {
+                    HAtom::PathIn {
+                        negated,
+                        lhs,
+                        globs,
+                    } => Some(ir::Atom {
                         negated,
                         test: ir::Test::PathIn {
                             lhs,

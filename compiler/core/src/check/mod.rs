@@ -54,6 +54,10 @@ use crate::span::{FileId, Span};
 use crate::syntax::ast::Item;
 use crate::syntax::ParsedFile;
 use ctx::{Checker, DefKind};
+
+pub use cond::MAX_DISJUNCTS;
+pub use glob::MAX_ALTERNATIVES;
+pub use names::MAX_SET_ELEMS;
 use std::collections::{HashMap, HashSet};
 
 /// A use of a name and the definition it resolved to (for the LSP).

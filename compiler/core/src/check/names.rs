@@ -547,9 +547,18 @@ impl<'a> Checker<'a> {
             return None;
         }
         // Only splicing can repeat values on a large scale; a short literal is kept as written.
-        let out = if spliced || out.len() > 16 { dedup(out) } else { out };
+        let out = if spliced || out.len() > 16 {
+            dedup(out)
+        } else {
+            out
+        };
         if out.len() > MAX_SET_ELEMS {
-            self.too_large(lit.span, out.len());
+            // Only the opening brace: the set itself may span thousands of lines.
+            let brace = Span {
+                end: lit.span.start.saturating_add(1),
+                ..lit.span
+            };
+            self.too_large(brace, out.len());
             return None;
         }
         Some(out)
@@ -734,7 +743,7 @@ impl<'a> Checker<'a> {
             let result = match result {
                 Some(v) if v.len() > MAX_SET_ELEMS => {
                     let span = match self.item(top) {
-                        Some(Item::Set(decl)) => decl.value.span,
+                        Some(Item::Set(decl)) => decl.name.span,
                         _ => Span::default(),
                     };
                     self.too_large(span, v.len());

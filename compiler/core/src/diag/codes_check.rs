@@ -68,12 +68,16 @@ Move what both need into a third module.";
         "`import std::NAME` names a standard-library module that does not exist, a module import\n\
 does not start with `std`, or a file import could not be loaded.\n\n\
 Standard modules: std::secrets, std::net, std::system, std::openclaw. Other modules are\n\
-imported by file: `import \"common.agentpol\" as common` (relative to the importing file).";
+imported by file, relative to the importing file.\n\n\
+Example:\n\n    import std::secret                     # error: the module is `std::secrets`\n    import \"common.agentpol\" as common     # a file next to this one\n\n\
+Fix the module name or the file path.";
 
     UNSUPPORTED_VERSION = "AP0110", "unsupported-version",
         "a language version this compiler does not know",
         "`version N` says which version of the language the file is written in. This compiler\n\
-understands version 1.\n\nFix: write `version 1` (or leave the line out).";
+understands version 1 only, so a file written for another version could mean something else.\n\n\
+Example:\n\n    version 2      # error\n\n\
+Fix: write `version 1` (or leave the line out).";
 
     UNKNOWN_AGENT = "AP0111", "unknown-agent",
         "an assertion or test that names an unknown agent or skill",
@@ -132,8 +136,9 @@ Declare it, at module level (`tool send_email(to: string, body: string)`) or inl
         "Tool conditions are rewritten to disjunctive normal form (an `or` of `and`s); each disjunct\n\
 becomes one IR rule. `(a or b) and (c or d) and ...` multiplies out, so the number of\n\
 disjuncts is limited (64) to keep the policy small and verifiable.\n\n\
-Fix: use sets (`x in { \"a\", \"b\" }` instead of `x == \"a\" or x == \"b\"`), or split the rule\n\
-into several rules with the same effect.";
+Example:\n\n    allow when (a == 1 or a == 2) and (b == 1 or b == 2) and ...   # 2^7 = 128 disjuncts\n\n\
+Fix: use sets (`a in { 1, 2 }` instead of `a == 1 or a == 2`), or split the rule into several\n\
+rules with the same effect.";
 
     UNKNOWN_LABEL = "AP0208", "unknown-label",
         "a tool output label other than `untrusted`",
@@ -143,13 +148,17 @@ Example:\n\n    tool fetch(u: url) -> untrusted";
 
     DUPLICATE_ARGUMENT = "AP0209", "duplicate-argument",
         "a tool signature that declares an argument twice",
-        "Each argument of a tool has one name and one type.\n\nExample:\n\n    tool send(to: string, to: string)    # error\n\nRename or remove one.";
+        "Each argument of a tool has one name and one type; a request gives each argument once,\n\
+so two declarations of the same name cannot both be meant.\n\n\
+Example:\n\n    tool send(to: string, to: string)    # error\n\n\
+Rename or remove one.";
 
     INVALID_TYPE = "AP0210", "invalid-type",
         "a type that is not allowed here",
         "Tool arguments have types `string`, `int`, `bool`, `url` or `path`. Params have types\n\
 `string`, `int`, `bool`, `set<string>` or `set<int>`. Other combinations (`set<...>` for an\n\
-argument, `url`/`path`/`set<bool>` or nested sets for a param) cannot be bound or compared.";
+argument, `url`/`path`/`set<bool>` or nested sets for a param) cannot be bound or compared.\n\n\
+Example:\n\n    param site: url                     # error: write `param site: string`\n    tool t(xs: set<string>)             # error: arguments are scalars";
 
     INVALID_URL_FIELD = "AP0211", "invalid-url-field",
         "a field access that is not `.scheme`, `.host`, `.port` or `.path` of a url argument",
@@ -169,6 +178,7 @@ Write `u.scheme == \"https\" and u.host == \"api.github.com\"`.";
         "a CIDR with host bits set",
         "In `10.0.0.1/8` the bits after the prefix are not zero, so it is unclear whether the\n\
 network `10.0.0.0/8` or the host `10.0.0.1` was meant. The help line shows the network.\n\n\
+Example:\n\n    net { allow connect tcp 10.0.0.1/8 port 443 }    # error\n\n\
 Write the network (`10.0.0.0/8`) or the single address (`10.0.0.1`).";
 
     INVALID_ADDRESS = "AP0302", "invalid-address",
@@ -176,7 +186,8 @@ Write the network (`10.0.0.0/8`) or the single address (`10.0.0.1`).";
         "IPv4 addresses are written bare (`192.0.2.1`, `10.0.0.0/8`); IPv6 addresses are written as\n\
 strings (`\"2001:db8::1\"`, `\"fc00::/7\"`). Octets are 0-255 without leading zeros; prefixes\n\
 are at most 32 (IPv4) or 128 (IPv6). A string made only of digits, dots and `/`, or containing\n\
-`:`, is read as an address.";
+`:`, is read as an address.\n\n\
+Example:\n\n    net { allow connect tcp 10.0.0.256 port 443 }    # error: 256 is not an octet";
 
     INVALID_PORT = "AP0303", "invalid-port",
         "a port outside 1-65535 or an empty range",
@@ -205,7 +216,8 @@ kernel reports resolved paths. Write the path without `..`.\n\nExample: `\"/srv/
     PATH_NOT_NORMALISED = "AP0307", "path-not-normalised",
         "a path with `//`, `.` segments or a trailing `/`",
         "The path was normalised (`//` collapsed, `.` segments and a trailing `/` removed). This is\n\
-a warning because the result is probably what was meant; write the normal form to silence it.";
+a warning because the result is probably what was meant; write the normal form to silence it.\n\n\
+Example:\n\n    fs { allow read \"/srv//data/\" }     # warning: read as \"/srv/data\"";
 
     DOMAIN_WILDCARD = "AP0308", "domain-wildcard",
         "a `*` in a domain other than a whole first label",
@@ -222,44 +234,53 @@ see. Write internationalised names in punycode: `bücher.example` is `xn--bcher-
         "a `~` path in an agent without `home`",
         "`~` in a path pattern expands to the agent's `home`. The pattern reached an agent (directly,\n\
 through a profile, a set or a secret) that does not declare `home`.\n\n\
+Example:\n\n    agent a { fs { allow read \"~/work/**\" } }    # error: `a` has no home\n\n\
 Fix: add `home \"/home/agent\"` to the agent, or write an absolute path.";
 
     TOO_MANY_ALTERNATIVES = "AP0311", "too-many-alternatives",
         "a path glob whose braces expand to more than 256 alternatives",
         "Brace alternatives are expanded before matching; `{a,b}{c,d}` is four globs. One pattern may\n\
-expand to at most 256. Use `*` or a class (`[0-9]`) instead of long alternative lists.";
+expand to at most 256.\n\n\
+Example:\n\n    \"/d/{0,1,2,3}{0,1,2,3}{0,1,2,3}{0,1,2,3}{0,1,2,3}\"    # error: 1024 globs\n\n\
+Use `*`, `?` or a class (`[0-3]`) instead of long alternative lists.";
 
     INVALID_DOMAIN = "AP0312", "invalid-domain",
         "a domain name that is not valid",
         "Domain names are dot-separated labels of letters, digits, `-` and `_` (no `-` at the start\n\
 or end of a label), each 1-63 characters, 253 in all, and the last label is not all digits.\n\
-A trailing `.` is removed and letters are lower-cased.";
+A trailing `.` is removed and letters are lower-cased.\n\n\
+Example:\n\n    net { allow connect tcp \"-bad-.example.com\" port 443 }    # error";
 
     INVALID_LIKE_PATTERN = "AP0313", "invalid-like-pattern",
         "a `like` or `args` pattern with a bad escape",
         "`like` patterns use Cedar syntax: `*` matches any characters, `\\*` is a literal star and\n\
-`\\\\` a literal backslash. A backslash before any other character is an error.\n\n\
-(In a string literal, a backslash itself is written `\\\\`, so a literal star is `\"\\\\*\"`.)";
+`\\\\` a literal backslash. A backslash before any other character is an error.\n\
+(In a string literal a backslash is itself written `\\\\`, so a literal star is `\"\\\\*\"`.)\n\n\
+Example:\n\n    allow when note like \"a\\\\q\"     # error: `\\q` is not a `like` escape";
 
     VALUE_OUT_OF_RANGE = "AP0314", "value-out-of-range",
         "an integer too large for its position",
         "Tool `int` values are signed 64-bit (at most 9223372036854775807); a uid is at most\n\
-4294967295.";
+4294967295. A larger literal cannot be compared or used.\n\n\
+Example:\n\n    allow when amount < 9223372036854775808    # error";
 
     INVALID_ENV_VAR = "AP0315", "invalid-env-var",
         "an environment variable name that is not valid",
-        "Environment variables are named with letters, digits and `_`, not starting with a digit\n\
-(`AWS_SECRET_ACCESS_KEY`).";
+        "Environment variables are named with letters, digits and `_`, not starting with a digit.\n\
+Other names cannot be set or scrubbed reliably.\n\n\
+Example:\n\n    secret s { env \"1PASSWORD\" }    # error: write e.g. \"OP_SESSION\"";
 
     INVALID_HOME = "AP0316", "invalid-home",
         "a `home` that is not a plain absolute path",
         "`home` is what `~` expands to: an absolute, normalised path without wildcards, braces,\n\
-escapes or `~`.\n\nExample: `home \"/home/agent\"`.";
+escapes or `~`.\n\n\
+Example:\n\n    agent a { home \"/home/*\" }    # error: write `home \"/home/agent\"`";
 
     INVALID_CGROUP_PATH = "AP0317", "invalid-cgroup-path",
         "a cgroup path that is not valid",
         "`scope cgroup \"PATH\"` names a cgroup v2 directory relative to the cgroup2 mount: non-empty\n\
-segments separated by `/`, without `.`/`..`, wildcards or whitespace (`agentpol/openclaw`).";
+segments separated by `/`, without `.`/`..`, wildcards or whitespace.\n\n\
+Example:\n\n    scope cgroup \"agents/../x\"    # error: write `scope cgroup \"agentpol/openclaw\"`";
 
     INVALID_URL_PART = "AP0318", "invalid-url-part",
         "a value that a url part can never have",
@@ -270,14 +291,16 @@ can never take would make the rule dead.\n\nExample: `u.scheme == \"HTTPS\"` -> 
     EMPTY_TARGETS = "AP0319", "empty-targets",
         "a rule whose target set is empty",
         "The rule names an empty set of targets, so it matches nothing. This is a warning because\n\
-it is harmless, but usually a mistake (a set that was meant to be filled in).";
+it is harmless, but usually a mistake (a set that was meant to be filled in).\n\n\
+Example:\n\n    fs { allow read {} }    # warning";
 
     INVALID_SELECTOR = "AP0320", "invalid-selector",
         "a Kubernetes namespace or label that is not valid",
         "`selector` names a Kubernetes namespace (a DNS label: lower-case letters, digits and `-`,\n\
 at most 63 characters) and pod labels (keys: an optional DNS prefix and `/`, then a name of\n\
 letters, digits, `-`, `_`, `.`; values: at most 63 such characters, starting and ending\n\
-alphanumeric, or empty).";
+alphanumeric, or empty).\n\n\
+Example:\n\n    selector { namespace \"Agents\" }    # error: write \"agents\"";
 
     SET_TOO_LARGE = "AP0321", "set-too-large",
         "a set with too many elements after splicing",
@@ -300,7 +323,9 @@ Grant it in the agent too (the skill then narrows it), or remove the skill rule.
         "an agent in an imported module",
         "Agents are compiled from the root file only; an imported module provides consts, sets,\n\
 params, secrets, tools and profiles. An agent in an imported module would be silently\n\
-ignored, so it is an error.\n\nFix: turn it into a `profile` and `include` it from an agent in the root file.";
+ignored, so it is an error.\n\n\
+Example (in lib.agentpol, imported by the root):\n\n    agent helper { }     # error\n\n\
+Fix: turn it into a `profile` and `include` it from an agent in the root file.";
 
     MISPLACED_MEMBER = "AP0403", "misplaced-member",
         "a member that is not allowed in this kind of block",
@@ -311,8 +336,10 @@ Move the member into the agent.";
 
     DUPLICATE_MEMBER = "AP0404", "duplicate-member",
         "a member given twice",
-        "An agent has one `home`, one `scope`, one `resolvers` and one `selector`; a selector has one\n\
-namespace and each label key once. Remove or merge the duplicates.";
+        "An agent has one `home`, one `scope`, one `resolvers` and one `selector`; a selector has each\n\
+label key once. A second one would silently override or contradict the first.\n\n\
+Example:\n\n    agent a { home \"/home/a\"  home \"/home/b\" }    # error\n\n\
+Remove or merge the duplicates.";
 
     INCLUDE_NOT_PROFILE = "AP0405", "include-not-profile",
         "`include` of something that is not a profile",
@@ -322,27 +349,33 @@ running program, not a set of rules). Turn the shared rules into a profile.\n\nE
     DOUBLE_INCLUDE = "AP0406", "double-include",
         "a profile included twice into the same agent or skill",
         "The profile reaches the same agent or skill twice (directly or through other profiles).\n\
-Its rules are added once, at the first include. This is a warning: remove the second include.";
+Its rules are added once, at the first include. This is a warning: remove the second include.\n\n\
+Example:\n\n    agent a { include base  include base }    # warning";
 
     IGNORED_IN_MODULE = "AP0407", "ignored-in-imported-module",
         "an assertion or test in an imported module",
         "Assertions and tests are compiled from the root file only; these are ignored. Run\n\
-`agentpolc test` / `verify` on the module itself to use them, or move them to the root file.";
+`agentpolc test` / `verify` on the module itself to use them, or move them to the root file.\n\n\
+Example (in lib.agentpol, imported by the root):\n\n    test \"lib\" { expect deny a fs read \"/etc/shadow\" }    # warning: ignored";
 
     TEST_REQUEST_REJECTED = "AP0408", "test-request-rejected",
         "a test request that the evaluator will reject (and so deny)",
         "The tool call in this test misses a declared argument or gives a value of the wrong type.\n\
 The evaluator rejects such requests and decides deny (fail closed). That is a warning: the\n\
-test may mean to check exactly that, but usually an argument was forgotten.";
+test may mean to check exactly that, but usually an argument was forgotten.\n\n\
+Example:\n\n    tool send(to: string, body: string)\n    test \"t\" { expect allow a tool send { to: \"x@example.com\" } }    # warning: no `body`";
 
     INVALID_TEST_REQUEST = "AP0409", "invalid-test-request",
         "a test request that is not a concrete request",
         "A test's `expect` line describes one concrete request: an absolute path, a single address\n\
 (not a CIDR) or domain (not a wildcard), `tcp` or `udp` (not `any`), a port 0-65535, and\n\
-values for declared tool arguments and params.";
+values for declared tool arguments and params.\n\n\
+Example:\n\n    expect deny a net connect any \"example.com\" port 443    # error: tcp or udp?";
 
     DUPLICATE_ACTION = "AP0410", "duplicate-action",
         "an action listed twice in one rule",
-        "The action is listed more than once; it is used once. Remove the duplicate.";
+        "The action is listed more than once in one rule; it is used once. This is a warning:\n\
+remove the duplicate.\n\n\
+Example:\n\n    fs { allow read, read \"/usr/**\" }    # warning";
 
 }

@@ -264,7 +264,10 @@ fn lex_int(lex: &mut logos::Lexer<'_, Tok>) -> u64 {
 fn lex_single_quoted(lex: &mut logos::Lexer<'_, Tok>) -> StrLit {
     let r = lex.span();
     let span = span_of(lex, r.start, r.end);
-    let inner = lex.slice().get(1..lex.slice().len().saturating_sub(1)).unwrap_or("");
+    let inner = lex
+        .slice()
+        .get(1..lex.slice().len().saturating_sub(1))
+        .unwrap_or("");
     let d = Diag::error(&codes::UNEXPECTED_CHAR, span, "single-quoted string")
         .label("strings use double quotes")
         .help(format!("write \"{inner}\""));
@@ -272,7 +275,10 @@ fn lex_single_quoted(lex: &mut logos::Lexer<'_, Tok>) -> StrLit {
     let parts = if inner.is_empty() {
         Vec::new()
     } else {
-        vec![StrPart::Text(inner.to_string(), span_of(lex, r.start + 1, r.end - 1))]
+        vec![StrPart::Text(
+            inner.to_string(),
+            span_of(lex, r.start + 1, r.end - 1),
+        )]
     };
     StrLit { parts, span }
 }
@@ -312,7 +318,10 @@ fn lex_string(lex: &mut logos::Lexer<'_, Tok>) -> StrLit {
     }
     if !closed {
         lex.extras.unterminated_string = true;
-        let line_end = rest.find('\n').map(|i| base + i).unwrap_or(base + rest.len());
+        let line_end = rest
+            .find('\n')
+            .map(|i| base + i)
+            .unwrap_or(base + rest.len());
         let d = Diag::error(
             &codes::UNTERMINATED_STRING,
             Span::new(file, open, line_end),

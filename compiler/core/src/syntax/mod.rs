@@ -107,8 +107,13 @@ pub(crate) fn parse_with_tokens(file: FileId, text: &str) -> (ParsedFile, TokenS
     };
     tree.span = Span::new(file, 0, text.len());
     let starts: Vec<(usize, usize)> = spans.iter().map(|&(s, e, _)| (s, e)).collect();
-    let (parse_diags, parse_dropped) =
-        recovery.into_diags(text, &starts, &limited.braces, &lexical, lexed.unterminated_string);
+    let (parse_diags, parse_dropped) = recovery.into_diags(
+        text,
+        &starts,
+        &limited.braces,
+        &lexical,
+        lexed.unterminated_string,
+    );
     diagnostics.extend(parse_diags);
     dropped += parse_dropped;
     diagnostics.sort_by_key(|d| (d.primary.span.start, d.primary.span.end));

@@ -380,7 +380,10 @@ fn cut_end(tokens: &[(usize, Tok, usize)], i: usize, kind: Kind) -> usize {
     }
 }
 
-fn apply_cuts(tokens: Vec<(usize, Tok, usize)>, cuts: &[(usize, usize)]) -> Vec<(usize, Tok, usize)> {
+fn apply_cuts(
+    tokens: Vec<(usize, Tok, usize)>,
+    cuts: &[(usize, usize)],
+) -> Vec<(usize, Tok, usize)> {
     let mut out = Vec::with_capacity(tokens.len());
     let mut cut_iter = cuts.iter().peekable();
     let mut cut_start = 0usize;

@@ -108,9 +108,13 @@ impl Recovery {
             Ok(v) => v,
             Err(_) => {
                 self.sink.push(
-                    Diag::error(&codes::INTEGER_OUT_OF_RANGE, n.span, "version number too large")
-                        .label("a version must fit in 32 bits")
-                        .help("write `version 1`, the language version this file is written for"),
+                    Diag::error(
+                        &codes::INTEGER_OUT_OF_RANGE,
+                        n.span,
+                        "version number too large",
+                    )
+                    .label("a version must fit in 32 bits")
+                    .help("write `version 1`, the language version this file is written for"),
                 );
                 u32::MAX
             }
@@ -176,7 +180,9 @@ impl Recovery {
             };
             let index = token_index(tokens, pos);
             let mut suppress = match &rec.found {
-                Found::Token { tok: Tok::Error, .. } => true,
+                Found::Token {
+                    tok: Tok::Error, ..
+                } => true,
                 Found::Eof { .. } => unterminated_string,
                 Found::Token { .. } => false,
             };
@@ -223,7 +229,10 @@ impl Recovery {
                     let (span, label) = match tokens.last() {
                         Some(&(s, e)) => (
                             Span::new(file, s, e),
-                            format!("the file ends after this; expected {} next", expected.phrase()),
+                            format!(
+                                "the file ends after this; expected {} next",
+                                expected.phrase()
+                            ),
                         ),
                         None => (
                             Span::new(file, *at, *at),
@@ -273,7 +282,11 @@ const ITEM_KEYWORDS: &[&str] = &[
 ];
 
 fn help_for(tok: &Tok, exp: &Expected) -> String {
-    let kw = if tok.is_keyword() { tok.fixed_text() } else { None };
+    let kw = if tok.is_keyword() {
+        tok.fixed_text()
+    } else {
+        None
+    };
     if let Some(kw) = kw {
         if exp.has("IDENT") && !exp.word && !exp.has_kw(kw) {
             return format!(
@@ -409,8 +422,5 @@ pub(crate) fn too_many(file: FileId, at: Span, dropped: usize) -> Diag {
     )
     .label("the last error shown")
     .help("fix the errors above first; later ones are often consequences of early ones")
-    .note(format!(
-        "found more than {} syntax errors",
-        DiagSink::CAP
-    ))
+    .note(format!("found more than {} syntax errors", DiagSink::CAP))
 }

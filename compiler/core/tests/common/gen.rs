@@ -14,11 +14,15 @@ pub fn big_policy(rules: usize) -> String {
         let quarter = in_this / 4;
         out.push_str("  fs {\n");
         for i in 0..quarter {
-            out.push_str(&format!("    allow read, write \"${{WORK}}/dir{i}/**\" # c{i}\n"));
+            out.push_str(&format!(
+                "    allow read, write \"${{WORK}}/dir{i}/**\" # c{i}\n"
+            ));
         }
         out.push_str("  }\n  exec {\n");
         for i in 0..quarter {
-            out.push_str(&format!("    allow \"/usr/bin/tool{i}\" args [\"x\", ..]\n"));
+            out.push_str(&format!(
+                "    allow \"/usr/bin/tool{i}\" args [\"x\", ..]\n"
+            ));
         }
         out.push_str("  }\n  net {\n");
         for i in 0..quarter {

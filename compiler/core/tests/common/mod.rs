@@ -29,7 +29,12 @@ pub fn render_diags(text: &str) -> String {
 
 /// The codes of the diagnostics of `text`, in order.
 pub fn codes(text: &str) -> Vec<&'static str> {
-    parse0(text).1.diagnostics.iter().map(|d| d.code.code).collect()
+    parse0(text)
+        .1
+        .diagnostics
+        .iter()
+        .map(|d| d.code.code)
+        .collect()
 }
 
 /// The pretty `Debug` form of the tree, with every span replaced by
