@@ -77,9 +77,15 @@ fn tilde_expands_per_including_agent() {
         .iter()
         .find(|r| r.origin.via.is_empty() && r.kind() == agentpol::ir::Kind::Fs)
         .unwrap();
-    assert_eq!(globs(&docs.matcher), ["/home/alice/work/docs/**", "/usr/share/doc/**"]);
+    assert_eq!(
+        globs(&docs.matcher),
+        ["/home/alice/work/docs/**", "/usr/share/doc/**"]
+    );
     // A skill's `~` is its agent's home.
-    assert_eq!(globs(&bob.skills[0].rules[0].matcher), ["/srv/bob/notes/**"]);
+    assert_eq!(
+        globs(&bob.skills[0].rules[0].matcher),
+        ["/srv/bob/notes/**"]
+    );
     assert_eq!(bob.scope, Scope::Uid { uid: 1500 });
     assert_eq!(
         alice.scope,
@@ -104,7 +110,10 @@ fn includes_are_expanded_in_place_with_their_origin() {
     assert_eq!(kinds[1], (Effect::Allow, Action::Write, 1));
     assert_eq!(kinds[2].0, Effect::Deny);
     assert_eq!(kinds[9].1, Action::Connect);
-    assert_eq!(kinds[10].2, 0, "own rules come after the include, in source order");
+    assert_eq!(
+        kinds[10].2, 0,
+        "own rules come after the include, in source order"
+    );
     let via = &alice.rules[0].origin.via[0];
     assert_eq!(via.profile, "common::base");
     assert_eq!((via.site.line, via.site.col), (7, 3));
@@ -113,16 +122,33 @@ fn includes_are_expanded_in_place_with_their_origin() {
     let id1 = &alice.rules[1].id.0;
     assert!(id0.starts_with("alice/fs/") && id0.ends_with(".0"), "{id0}");
     assert_eq!(id0.trim_end_matches(".0"), id1.trim_end_matches(".1"));
-    let net = alice.rules.iter().find(|r| r.action == Action::Connect).unwrap();
-    assert!(!net.id.0.contains('.'), "a single IR rule has no suffix: {}", net.id);
+    let net = alice
+        .rules
+        .iter()
+        .find(|r| r.action == Action::Connect)
+        .unwrap();
+    assert!(
+        !net.id.0.contains('.'),
+        "a single IR rule has no suffix: {}",
+        net.id
+    );
     match &net.matcher {
-        Matcher::Net { proto, hosts, ports } => {
+        Matcher::Net {
+            proto,
+            hosts,
+            ports,
+        } => {
             assert_eq!(*proto, Proto::Tcp);
             let hosts = hosts.as_ref().unwrap();
-            assert!(matches!(&hosts[0], Host::Domain(d) if d.name == "api.example.com" && !d.wildcard));
+            assert!(
+                matches!(&hosts[0], Host::Domain(d) if d.name == "api.example.com" && !d.wildcard)
+            );
             assert!(matches!(&hosts[1], Host::Cidr(c) if c.to_string() == "10.1.0.0/16"));
             let ports = ports.as_ref().unwrap();
-            assert_eq!((ports[0].lo, ports[0].hi, ports[1].lo, ports[1].hi), (443, 443, 8000, 8080));
+            assert_eq!(
+                (ports[0].lo, ports[0].hi, ports[1].lo, ports[1].hi),
+                (443, 443, 8000, 8080)
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -136,7 +162,11 @@ fn params_tools_and_secrets_are_qualified() {
     assert!(tool.arg("body").unwrap().secret);
     assert!(!tool.arg("to").unwrap().secret);
     assert_eq!(tool.labels, [agentpol::ir::Label::Untrusted]);
-    let aws = p.secrets.iter().find(|s| s.name == "std::secrets::aws").unwrap();
+    let aws = p
+        .secrets
+        .iter()
+        .find(|s| s.name == "std::secrets::aws")
+        .unwrap();
     assert!(aws.files.contains(&"~/.aws/credentials".to_string()));
     assert!(aws.env.contains(&"AWS_SECRET_ACCESS_KEY".to_string()));
     let alice = p.agent("alice").unwrap();
@@ -147,7 +177,9 @@ fn params_tools_and_secrets_are_qualified() {
         .unwrap();
     match &send.matcher {
         Matcher::Tool { conditions, .. } => {
-            assert!(matches!(&conditions[0].test, Test::In { set: SetOperand::Param(n), .. } if n == "common::contacts"));
+            assert!(
+                matches!(&conditions[0].test, Test::In { set: SetOperand::Param(n), .. } if n == "common::contacts")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -174,13 +206,24 @@ fn secrets_lower_to_fs_env_and_tool_denies() {
             Matcher::Tool { tool, conditions } => {
                 assert!(tool.is_none(), "the deny applies to every tool");
                 assert_eq!(conditions.len(), 1);
-                assert!(matches!(&conditions[0].test, Test::ContainsSecret { secret, .. } if secret == "std::secrets::aws"));
+                assert!(
+                    matches!(&conditions[0].test, Test::ContainsSecret { secret, .. } if secret == "std::secrets::aws")
+                );
             }
             other => panic!("{other:?}"),
         }
     }
     // All parts share one base id and are numbered in order.
-    let base = from_aws[0].id.0.rsplit_once('/').unwrap().1.split('.').next().unwrap().to_string();
+    let base = from_aws[0]
+        .id
+        .0
+        .rsplit_once('/')
+        .unwrap()
+        .1
+        .split('.')
+        .next()
+        .unwrap()
+        .to_string();
     for (n, r) in from_aws.iter().enumerate() {
         assert!(r.id.0.ends_with(&format!("{base}.{n}")), "{}", r.id);
     }
@@ -245,7 +288,9 @@ fn negation_is_pushed_to_atoms_and_or_splits_rules() {
     // `u.port != 443` is a negated Eq on the port field.
     let port = &conds(fetch[2])[0];
     assert!(port.negated);
-    assert!(matches!(&port.test, Test::Eq { lhs, rhs: Scalar::Lit(Value::Int(443)) } if lhs.field == Some(UrlField::Port)));
+    assert!(
+        matches!(&port.test, Test::Eq { lhs, rhs: Scalar::Lit(Value::Int(443)) } if lhs.field == Some(UrlField::Port))
+    );
     assert!(fetch[1].id.0.ends_with(".0") && fetch[2].id.0.ends_with(".1"));
 
     let pay = tool_rules(&p, "pay");
@@ -261,7 +306,9 @@ fn negation_is_pushed_to_atoms_and_or_splits_rules() {
     assert!(conds(deny).iter().all(|a| a.negated));
     // `to in payees` expands the named set.
     let allow = pay.iter().find(|r| r.effect == Effect::Allow).unwrap();
-    assert!(matches!(&conds(allow)[1].test, Test::In { set: SetOperand::Lit(s), .. } if s.len() == 2));
+    assert!(
+        matches!(&conds(allow)[1].test, Test::In { set: SetOperand::Lit(s), .. } if s.len() == 2)
+    );
     assert!(conds(allow)[2].negated);
 
     let open = tool_rules(&p, "open");
@@ -332,7 +379,9 @@ fn assertions_lower_as_specified() {
     // `never allow` forbids only allow; an `or` makes one assertion per disjunct.
     let tool: Vec<_> = p.assertions.iter().filter(|a| a.src.line == 22).collect();
     assert_eq!(tool.len(), 2);
-    assert!(tool.iter().all(|a| a.forbidden == [Effect::Allow] && a.target == AssertTarget::All));
+    assert!(tool
+        .iter()
+        .all(|a| a.forbidden == [Effect::Allow] && a.target == AssertTarget::All));
     let skill = p.assertions.iter().find(|a| a.src.line == 23).unwrap();
     assert_eq!(
         skill.target,
@@ -348,10 +397,18 @@ fn assertions_lower_as_specified() {
 fn tests_become_concrete_requests() {
     let p = clean(ASSERTS_AND_TESTS);
     let e = &p.tests[0].expects;
-    assert!(matches!(&e[0].request.resource, Resource::Fs { path, .. } if path == "/home/a/.ssh/id_ed25519"));
+    assert!(
+        matches!(&e[0].request.resource, Resource::Fs { path, .. } if path == "/home/a/.ssh/id_ed25519")
+    );
     assert_eq!(e[1].request.skill.as_deref(), Some("s"));
     match &e[3].request.resource {
-        Resource::Net { proto, addr, domain, port, .. } => {
+        Resource::Net {
+            proto,
+            addr,
+            domain,
+            port,
+            ..
+        } => {
             assert_eq!(*proto, Proto::Tcp, "tcp is the default");
             assert!(addr.is_none());
             assert_eq!(domain.as_deref(), Some("api.example.com"));
@@ -359,9 +416,16 @@ fn tests_become_concrete_requests() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(&e[4].request.resource, Resource::Net { addr: Some(a), domain: None, .. } if a.to_string() == "2001:db8::1"));
+    assert!(
+        matches!(&e[4].request.resource, Resource::Net { addr: Some(a), domain: None, .. } if a.to_string() == "2001:db8::1")
+    );
     match &e[6].request.resource {
-        Resource::Tool { args, params, tainted, .. } => {
+        Resource::Tool {
+            args,
+            params,
+            tainted,
+            ..
+        } => {
             assert_eq!(args["n"], serde_json::json!(3));
             assert_eq!(args["ok"], serde_json::json!(true));
             assert_eq!(params["contacts"], serde_json::json!(["x@example.com"]));
@@ -369,7 +433,9 @@ fn tests_become_concrete_requests() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(&e[7].request.resource, Resource::Tool { args, .. } if args["p"] == "/home/a/out/report.pdf"));
+    assert!(
+        matches!(&e[7].request.resource, Resource::Tool { args, .. } if args["p"] == "/home/a/out/report.pdf")
+    );
 }
 
 #[test]
@@ -379,14 +445,29 @@ fn unknown_names_in_tests_are_errors() {
         ("expect allow z tool send { to: \"x\" }", "AP0111"),
         ("expect allow a.t tool send { to: \"x\" }", "AP0111"),
         ("expect allow a tool sned { to: \"x\" }", "AP0206"),
-        ("expect allow a tool send { to: \"x\", cc: \"y\" }", "AP0203"),
-        ("expect allow a tool send { to: \"x\" } with { nobody: 1 }", "AP0101"),
-        ("expect allow a tool send { to: \"x\" } tainted(cc)", "AP0203"),
+        (
+            "expect allow a tool send { to: \"x\", cc: \"y\" }",
+            "AP0203",
+        ),
+        (
+            "expect allow a tool send { to: \"x\" } with { nobody: 1 }",
+            "AP0101",
+        ),
+        (
+            "expect allow a tool send { to: \"x\" } tainted(cc)",
+            "AP0203",
+        ),
         ("expect allow a fs read \"relative\"", "AP0409"),
         ("expect allow a fs read \"~/x\"", "AP0310"),
         ("expect allow a net connect tcp 10.0.0.0/8 port 1", "AP0302"),
-        ("expect allow a net connect tcp \"*.example.com\" port 1", "AP0308"),
-        ("expect allow a net connect tcp \"x.example\" port 70000", "AP0409"),
+        (
+            "expect allow a net connect tcp \"*.example.com\" port 1",
+            "AP0308",
+        ),
+        (
+            "expect allow a net connect tcp \"x.example\" port 70000",
+            "AP0409",
+        ),
     ] {
         let c = compile_fixture(&format!("{base}test \"t\" {{\n  {case}\n}}\n"));
         assert!(codes(&c).contains(&code), "{case}: {:?}", codes(&c));

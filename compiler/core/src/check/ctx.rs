@@ -149,6 +149,24 @@ impl Elem {
     }
 }
 
+/// An element of a set literal before named sets are spliced in.
+#[derive(Clone, Debug)]
+pub enum Pending {
+    /// A value.
+    Ready(Elem),
+    /// A named set to splice in, and where it is named.
+    Splice(DefId, Span),
+}
+
+/// A named set's own elements, names resolved, splices not yet expanded.
+#[derive(Clone, Debug)]
+pub struct SetDef {
+    /// In written order.
+    pub items: Vec<Pending>,
+    /// False if an element was invalid (reported).
+    pub ok: bool,
+}
+
 /// A validated secret.
 #[derive(Clone, Debug, Default)]
 pub struct SecretData {
@@ -212,8 +230,12 @@ pub struct Checker<'a> {
     pub tool_index: HashMap<String, usize>,
     /// Const states by def.
     pub consts: Vec<State<ConstVal>>,
-    /// Flattened set states by def.
+    /// Materialised named sets by def (only those used).
     pub sets: Vec<State<Rc<Vec<Elem>>>>,
+    /// Named sets' own elements by def.
+    pub set_defs: Vec<Option<Rc<SetDef>>>,
+    /// Sets in a cycle (reported).
+    pub set_bad: Vec<bool>,
     /// Names a const's value depends on, resolved once.
     pub const_deps: HashMap<DefId, Vec<Option<DefId>>>,
     /// Validated secrets by def.
@@ -250,6 +272,8 @@ impl<'a> Checker<'a> {
             tool_index: HashMap::new(),
             consts: Vec::new(),
             sets: Vec::new(),
+            set_defs: Vec::new(),
+            set_bad: Vec::new(),
             const_deps: HashMap::new(),
             secrets: HashMap::new(),
             params: HashMap::new(),

@@ -4,22 +4,16 @@
 //! Const and set evaluation are iterative DFSs (an explicit stack), so a long
 //! chain of definitions cannot overflow the call stack.
 
-use super::ctx::{Checker, ConstVal, Def, DefId, DefKind, Elem, ModNs, State};
+use super::ctx::{Checker, ConstVal, Def, DefId, DefKind, Elem, ModNs, Pending, SetDef, State};
 use super::load::import_alias;
 use crate::diag::{codes, Diag};
 use crate::span::Span;
 use crate::syntax::ast::{ConstDecl, Expr, Item, QualName, SetLit, StrLit, StrPart};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 /// Most elements a set may have after splicing named sets into it.
 pub const MAX_SET_ELEMS: usize = 65_536;
-
-/// An element of a set literal before named sets are spliced in.
-enum Pending {
-    Ready(Elem),
-    Splice(DefId, Span),
-}
 
 impl<'a> Checker<'a> {
     /// Builds every module's namespace (items and import aliases).
@@ -122,6 +116,8 @@ impl<'a> Checker<'a> {
         }
         self.consts = vec![State::Unvisited; self.defs.len()];
         self.sets = vec![State::Unvisited; self.defs.len()];
+        self.set_defs = vec![None; self.defs.len()];
+        self.set_bad = vec![false; self.defs.len()];
     }
 
     /// Resolves `q` as used in `module`. Reports AP0101 (with a suggestion
@@ -314,19 +310,18 @@ impl<'a> Checker<'a> {
         ok.then_some(out)
     }
 
-    /// Evaluates every const once, so errors in unused consts are reported.
+    /// Evaluates every const and checks every set once, so errors in unused
+    /// ones are reported too.
     pub fn eval_all_consts(&mut self) {
         for def in 0..self.defs.len() {
             match self.kind(def) {
                 Some(DefKind::Const) => {
                     self.const_value(def);
                 }
-                Some(DefKind::Set) => {
-                    self.set_elems(def);
-                }
                 _ => {}
             }
         }
+        self.check_sets();
     }
 
     fn const_decl(&self, def: DefId) -> Option<&'a ConstDecl> {
@@ -527,51 +522,35 @@ impl<'a> Checker<'a> {
     /// Flattens a set literal written in `module`: consts become values,
     /// named sets are spliced in (deduplicated, at most [`MAX_SET_ELEMS`]).
     pub fn flatten_set(&mut self, module: usize, lit: &SetLit) -> Option<Vec<Elem>> {
-        let (pending, ok) = self.pending_elems(module, lit);
-        let mut out = Vec::with_capacity(pending.len());
-        let mut ok = ok;
-        let mut spliced = false;
-        for p in pending {
-            match p {
-                Pending::Ready(e) => out.push(e),
-                Pending::Splice(d, _) => match self.set_elems(d) {
-                    Some(elems) => {
-                        spliced = true;
-                        out.extend(elems.iter().cloned());
-                    }
-                    None => ok = false,
-                },
-            }
-        }
+        let (items, ok) = self.pending_elems(module, lit);
         if !ok {
             return None;
         }
-        // Only splicing can repeat values on a large scale; a short literal is kept as written.
-        let out = if spliced || out.len() > 16 {
-            dedup(out)
-        } else {
-            out
-        };
-        if out.len() > MAX_SET_ELEMS {
-            // Only the opening brace: the set itself may span thousands of lines.
-            let brace = Span {
-                end: lit.span.start.saturating_add(1),
-                ..lit.span
-            };
-            self.too_large(brace, out.len());
-            return None;
+        // A short literal without splices is kept exactly as written.
+        if items.len() <= 16 && items.iter().all(|p| matches!(p, Pending::Ready(_))) {
+            return Some(
+                items
+                    .into_iter()
+                    .filter_map(|p| match p {
+                        Pending::Ready(e) => Some(e),
+                        Pending::Splice(..) => None,
+                    })
+                    .collect(),
+            );
         }
-        Some(out)
+        let brace = Span {
+            end: lit.span.start.saturating_add(1),
+            ..lit.span
+        };
+        self.materialize(Rc::new(SetDef { items, ok }), brace)
     }
 
-    fn too_large(&mut self, span: Span, n: usize) {
+    fn too_large(&mut self, span: Span) {
         self.diags.push(
             Diag::error(
                 &codes::SET_TOO_LARGE,
                 span,
-                format!(
-                    "this set has {n} elements after splicing named sets (at most {MAX_SET_ELEMS})"
-                ),
+                format!("this set has more than {MAX_SET_ELEMS} distinct elements, counting the sets spliced into it"),
             )
             .label("too large")
             .help("use wildcards, CIDRs or ranges instead of listing every value"),
@@ -656,137 +635,179 @@ impl<'a> Checker<'a> {
         (out, ok)
     }
 
-    /// The flattened elements of a named set (iterative DFS; cycles are AP0104).
-    pub fn set_elems(&mut self, def: DefId) -> Option<Rc<Vec<Elem>>> {
-        let mut pending: HashMap<DefId, (Vec<Pending>, bool)> = HashMap::new();
-        let mut stack: Vec<DefId> = vec![def];
-        while let Some(&top) = stack.last() {
-            match self.sets.get(top) {
-                Some(State::Done(_)) | None => {
-                    stack.pop();
-                    continue;
-                }
-                Some(State::Unvisited) => {
-                    if let Some(s) = self.sets.get_mut(top) {
-                        *s = State::InProgress;
-                    }
-                    let module = self.defs.get(top).map(|d| d.module).unwrap_or(0);
-                    let entry = match self.item(top) {
-                        Some(Item::Set(decl)) => self.pending_elems(module, &decl.value),
-                        _ => (Vec::new(), false),
-                    };
-                    pending.insert(top, entry);
-                }
-                Some(State::InProgress) => {}
-            }
-            let mut descended = false;
-            let mut failed = false;
-            let splices: Vec<(DefId, Span)> = pending
-                .get(&top)
-                .map(|(p, _)| {
-                    p.iter()
-                        .filter_map(|x| match x {
-                            Pending::Splice(d, s) => Some((*d, *s)),
-                            Pending::Ready(_) => None,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            for (d, use_span) in splices {
-                match self.sets.get(d) {
-                    Some(State::Unvisited) => {
-                        stack.push(d);
-                        descended = true;
-                        break;
-                    }
-                    Some(State::InProgress) => {
-                        let from = stack.iter().position(|x| *x == d).unwrap_or(0);
-                        let cycle: Vec<DefId> = stack.get(from..).unwrap_or(&[]).to_vec();
-                        self.report_cycle("set", &cycle, d, use_span);
-                        for c in cycle {
-                            if let Some(s) = self.sets.get_mut(c) {
-                                *s = State::Done(None);
-                            }
-                        }
-                        descended = true;
-                        break;
-                    }
-                    Some(State::Done(None)) | None => failed = true,
-                    Some(State::Done(Some(_))) => {}
-                }
-            }
-            if descended {
+    /// A named set's elements before splicing, computed (and reported) once.
+    fn set_def(&mut self, def: DefId) -> Rc<SetDef> {
+        if let Some(Some(d)) = self.set_defs.get(def) {
+            return d.clone();
+        }
+        let module = self.defs.get(def).map(|d| d.module).unwrap_or(0);
+        let (items, ok) = match self.item(def) {
+            Some(Item::Set(decl)) => self.pending_elems(module, &decl.value),
+            _ => (Vec::new(), false),
+        };
+        let d = Rc::new(SetDef { items, ok });
+        if let Some(slot) = self.set_defs.get_mut(def) {
+            *slot = Some(d.clone());
+        }
+        d
+    }
+
+    /// Checks every named set once: its elements, and cycles among sets
+    /// (AP0104, iterative DFS). Sets are not expanded here: a set is
+    /// materialised only where it is used.
+    pub fn check_sets(&mut self) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Color {
+            White,
+            Grey,
+            Black,
+        }
+        let n = self.defs.len();
+        let mut color = vec![Color::White; n];
+        for start in 0..n {
+            if self.kind(start) != Some(DefKind::Set) || color.get(start) != Some(&Color::White) {
                 continue;
             }
-            let (items, ok) = pending.remove(&top).unwrap_or((Vec::new(), false));
-            let mut result = if failed || !ok {
-                None
-            } else {
-                Some(Vec::new())
-            };
-            if let Some(out) = result.as_mut() {
-                for p in items {
-                    match p {
-                        Pending::Ready(e) => out.push(e),
-                        Pending::Splice(d, _) => {
-                            if let Some(State::Done(Some(elems))) = self.sets.get(d) {
-                                out.extend(elems.iter().cloned());
+            let mut stack: Vec<(DefId, usize)> = vec![(start, 0)];
+            if let Some(c) = color.get_mut(start) {
+                *c = Color::Grey;
+            }
+            while let Some(&mut (set, ref mut pos)) = stack.last_mut() {
+                let def = self.set_def(set);
+                let next = def
+                    .items
+                    .get(*pos..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, p)| match p {
+                        Pending::Splice(d, span) => Some((i, *d, *span)),
+                        Pending::Ready(_) => None,
+                    });
+                match next {
+                    None => {
+                        if let Some(c) = color.get_mut(set) {
+                            *c = Color::Black;
+                        }
+                        stack.pop();
+                    }
+                    Some((i, target, span)) => {
+                        *pos += i + 1;
+                        match color.get(target) {
+                            Some(Color::White) => {
+                                if let Some(c) = color.get_mut(target) {
+                                    *c = Color::Grey;
+                                }
+                                stack.push((target, 0));
                             }
+                            Some(Color::Grey) => {
+                                let from =
+                                    stack.iter().position(|(x, _)| *x == target).unwrap_or(0);
+                                let cycle: Vec<DefId> = stack
+                                    .get(from..)
+                                    .unwrap_or(&[])
+                                    .iter()
+                                    .map(|(x, _)| *x)
+                                    .collect();
+                                self.report_cycle("set", &cycle, target, span);
+                                for c in cycle {
+                                    if let Some(b) = self.set_bad.get_mut(c) {
+                                        *b = true;
+                                    }
+                                }
+                            }
+                            _ => {}
                         }
                     }
-                    if out.len() > MAX_SET_ELEMS * 4 {
-                        break;
+                }
+            }
+        }
+    }
+
+    /// The elements of a named set, spliced and deduplicated (cached).
+    pub fn set_elems(&mut self, def: DefId) -> Option<Rc<Vec<Elem>>> {
+        if let Some(State::Done(v)) = self.sets.get(def) {
+            return v.clone();
+        }
+        let span = match self.item(def) {
+            Some(Item::Set(decl)) => decl.name.span,
+            _ => Span::default(),
+        };
+        let top = self.set_def(def);
+        let result = if self.set_bad.get(def).copied().unwrap_or(true) {
+            None
+        } else {
+            self.materialize(top, span).map(Rc::new)
+        };
+        if let Some(s) = self.sets.get_mut(def) {
+            *s = State::Done(result.clone());
+        }
+        result
+    }
+
+    /// Expands splices depth first, in written order, visiting each named
+    /// set at most once (a repeated set adds nothing after deduplication),
+    /// so the cost is linear in the sets reached and their elements.
+    fn materialize(&mut self, top: Rc<SetDef>, span: Span) -> Option<Vec<Elem>> {
+        let mut out: Vec<Elem> = Vec::new();
+        let mut seen: HashSet<Key> = HashSet::new();
+        let mut visited: HashSet<DefId> = HashSet::new();
+        let mut stack: Vec<(Rc<SetDef>, usize)> = vec![(top, 0)];
+        while let Some((def, pos)) = stack.last_mut() {
+            if !def.ok {
+                return None;
+            }
+            let Some(item) = def.items.get(*pos) else {
+                stack.pop();
+                continue;
+            };
+            *pos += 1;
+            match item {
+                Pending::Ready(e) => {
+                    if seen.insert(Key::of(e)) {
+                        out.push(e.clone());
+                        if out.len() > MAX_SET_ELEMS {
+                            self.too_large(span);
+                            return None;
+                        }
+                    }
+                }
+                Pending::Splice(d, _) => {
+                    let d = *d;
+                    if self.set_bad.get(d).copied().unwrap_or(true) {
+                        return None;
+                    }
+                    if visited.insert(d) {
+                        let next = self.set_def(d);
+                        stack.push((next, 0));
                     }
                 }
             }
-            let result = result.map(dedup);
-            let result = match result {
-                Some(v) if v.len() > MAX_SET_ELEMS => {
-                    let span = match self.item(top) {
-                        Some(Item::Set(decl)) => decl.name.span,
-                        _ => Span::default(),
-                    };
-                    self.too_large(span, v.len());
-                    None
-                }
-                other => other.map(Rc::new),
-            };
-            if let Some(s) = self.sets.get_mut(top) {
-                *s = State::Done(result);
-            }
-            stack.pop();
         }
-        match self.sets.get(def) {
-            Some(State::Done(v)) => v.clone(),
-            _ => None,
-        }
+        Some(out)
     }
 }
 
-/// Removes repeated values (keeping the first), so repeated splicing of the
-/// same set cannot blow up.
-fn dedup(elems: Vec<Elem>) -> Vec<Elem> {
-    #[derive(Hash, PartialEq, Eq)]
-    enum Key {
-        Str(String),
-        Int(u64),
-        Ip(String),
-        Range(u64, u64),
-        Bool(bool),
-        Secret(DefId),
+/// What makes two set elements the same value.
+#[derive(Hash, PartialEq, Eq)]
+enum Key {
+    Str(String),
+    Int(u64),
+    Ip(String),
+    Range(u64, u64),
+    Bool(bool),
+    Secret(DefId),
+}
+
+impl Key {
+    fn of(e: &Elem) -> Key {
+        match e {
+            Elem::Str(s, _) => Key::Str(s.clone()),
+            Elem::Int(n, _) => Key::Int(*n),
+            Elem::Ip(s, _) => Key::Ip(s.clone()),
+            Elem::Range(a, b, _) => Key::Range(*a, *b),
+            Elem::Bool(b, _) => Key::Bool(*b),
+            Elem::Secret(d, _) => Key::Secret(*d),
+        }
     }
-    let mut seen = HashSet::with_capacity(elems.len());
-    elems
-        .into_iter()
-        .filter(|e| {
-            seen.insert(match e {
-                Elem::Str(s, _) => Key::Str(s.clone()),
-                Elem::Int(n, _) => Key::Int(*n),
-                Elem::Ip(s, _) => Key::Ip(s.clone()),
-                Elem::Range(a, b, _) => Key::Range(*a, *b),
-                Elem::Bool(b, _) => Key::Bool(*b),
-                Elem::Secret(d, _) => Key::Secret(*d),
-            })
-        })
-        .collect()
 }
