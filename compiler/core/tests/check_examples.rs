@@ -44,32 +44,23 @@ fn std_modules_compile_cleanly() {
     }
 }
 
-#[test]
-#[ignore]
-fn dump_openclaw() {
-    let c = compile_file(
-        std::env::var("DUMP")
-            .as_deref()
-            .unwrap_or("examples/openclaw/openclaw.agentpol"),
-    );
-    println!("{}", serde_json::to_string_pretty(&c.policy).unwrap());
-}
 
 #[test]
-#[ignore]
-fn gen_check() {
-    let n: usize = std::env::var("N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2000);
-    let text = agentpol::check::testgen::generate_policy(n);
-    let t = std::time::Instant::now();
-    let parsed = agentpol::syntax::parse(agentpol::span::FileId(0), &text);
-    println!("parse {:?} ({} items)", t.elapsed(), parsed.ast.items.len());
-    let t = std::time::Instant::now();
-    let c = agentpol::compile("gen.agentpol", &text, &NoFiles);
-    println!("{} bytes, {:?}", text.len(), t.elapsed());
-    println!("{}", rendered(&c).chars().take(5000).collect::<String>());
+fn example_tests_and_assertions_are_lowered() {
+    let c = compile_file("examples/openclaw/openclaw.agentpol");
+    let text = &c.sources.files()[0].text;
     let p = c.policy.unwrap();
-    println!("rules {}", p.all_rules().count());
+    let expects: usize = p.tests.iter().map(|t| t.expects.len()).sum();
+    assert_eq!(p.tests.len(), text.matches("\ntest ").count());
+    assert_eq!(expects, text.matches("\n  expect ").count());
+    // No assertion there uses `~` with `*`, so each is one IR assertion.
+    assert_eq!(p.assertions.len(), text.matches("\nassert ").count());
+    // Every std secret and param is in the IR with its qualified name.
+    assert!(p.secrets.iter().any(|s| s.name == "std::secrets::ssh"));
+    assert!(p.param("std::openclaw::contacts").is_some());
+    // The baseline's rules reach the agent through the include chain.
+    let a = p.agent("assistant").unwrap();
+    assert!(a.rules.iter().any(|r| r.origin.via.len() == 2
+        && r.origin.via[0].profile == "std::openclaw::baseline"
+        && r.origin.via[1].profile == "std::system::base"));
 }

@@ -581,7 +581,7 @@ impl Checker<'_> {
                 span,
                 format!("expected {}, found {found}", want.article()),
             )
-            .label(format!("{found}"))
+            .label(found.to_string())
             .help(format!(
                 "the left side is {}, so the value must be {}",
                 ty.describe(),

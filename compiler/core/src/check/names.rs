@@ -141,7 +141,7 @@ impl<'a> Checker<'a> {
             {
                 Some(t) => t,
                 None => {
-                    let help = if crate::stdlib::module(&[prefix_text.clone()]).is_some() {
+                    let help = if crate::stdlib::module(std::slice::from_ref(&prefix_text)).is_some() {
                         format!("add `import std::{prefix_text}` at the top of the file")
                     } else {
                         let aliases: Vec<String> = self
@@ -314,11 +314,8 @@ impl<'a> Checker<'a> {
     /// ones are reported too.
     pub fn eval_all_consts(&mut self) {
         for def in 0..self.defs.len() {
-            match self.kind(def) {
-                Some(DefKind::Const) => {
-                    self.const_value(def);
-                }
-                _ => {}
+            if self.kind(def) == Some(DefKind::Const) {
+                self.const_value(def);
             }
         }
         self.check_sets();
