@@ -8,12 +8,20 @@ use agentpol::diag::CodeInfo;
 use agentpol::ir::Policy;
 
 /// Targets `build --target` accepts (`ir` is always written).
-pub const TARGETS: &[&str] = &["ir"];
+pub const TARGETS: &[&str] = &["ir", "nft", "iptables"];
 
 /// Runs one backend. `None` for an unknown target name.
 pub fn emit(target: &str, policy: &Policy) -> Option<TargetOutput> {
     match target {
         "ir" => Some(ir_target(policy)),
+        "nft" => Some(agentpol_firewall::emit_nft(
+            policy,
+            &crate::cmd::apply::build_options(),
+        )),
+        "iptables" => Some(agentpol_firewall::emit_iptables(
+            policy,
+            &crate::cmd::apply::build_options(),
+        )),
         _ => None,
     }
 }
@@ -33,5 +41,7 @@ fn ir_target(policy: &Policy) -> TargetOutput {
 
 /// Every registered diagnostic code, from the core and every backend.
 pub fn all_codes() -> Vec<&'static CodeInfo> {
-    agentpol::diag::codes::all().collect()
+    agentpol::diag::codes::all()
+        .chain(agentpol_firewall::FIREWALL_CODES.iter().copied())
+        .collect()
 }

@@ -45,16 +45,10 @@ pub fn run(args: Args) -> u8 {
                     println!("  {}", decision.reason);
                     for m in &decision.matched {
                         println!(
-                            "  matched {} {} ({}:{}:{})",
+                            "  matched {} {} ({})",
                             m.effect,
                             m.id,
-                            policy
-                                .files
-                                .get(m.src.span.file.0 as usize)
-                                .map(|f| f.name.as_str())
-                                .unwrap_or("?"),
-                            m.src.line,
-                            m.src.col
+                            agentpol::eval::location(policy, &m.src)
                         );
                     }
                 }

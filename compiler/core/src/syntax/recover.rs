@@ -12,6 +12,8 @@ use super::nesting::Braces;
 use crate::diag::{codes, Diag};
 use crate::span::{FileId, Span, Spanned};
 use lalrpop_util::{ErrorRecovery, ParseError};
+use std::cell::Cell;
+use std::rc::Rc;
 
 /// One entry of a `selector { ... }` body, before the entries are merged.
 #[derive(Clone, Debug)]
@@ -46,19 +48,27 @@ pub struct Recovery {
     errors_dropped: usize,
     /// Diagnostics from grammar actions (version range, selectors).
     pub(crate) sink: DiagSink,
+    /// Errors seen so far, shared with the token feed so that it can stop
+    /// after [`MAX_PARSE_ERRORS`].
+    count: Rc<Cell<usize>>,
 }
+
+/// After this many syntax errors the parser is fed no more tokens: the file is
+/// not a policy, and each error costs the parser a scan of its tables.
+pub(crate) const MAX_PARSE_ERRORS: usize = 1000;
 
 /// Parser errors kept for conversion; more are only counted. Most are cascades
 /// or beyond the diagnostic cap anyway.
 const MAX_RECORDED: usize = 1000;
 
 impl Recovery {
-    pub(crate) fn new(file: FileId) -> Recovery {
+    pub(crate) fn new(file: FileId, count: Rc<Cell<usize>>) -> Recovery {
         Recovery {
             file,
             errors: Vec::new(),
             errors_dropped: 0,
             sink: DiagSink::default(),
+            count,
         }
     }
 
@@ -77,6 +87,7 @@ impl Recovery {
     }
 
     fn record(&mut self, error: ParseError<usize, Tok, Never>, dropped: Option<(usize, usize)>) {
+        self.count.set(self.count.get() + 1);
         if self.errors.len() >= MAX_RECORDED {
             self.errors_dropped += 1;
             return;
@@ -167,10 +178,9 @@ impl Recovery {
             Found::Eof { at } => at,
         });
         let mut out = DiagSink::default();
-        // Index of the token where the last recovery resumed, if that token was
-        // a `}` closing a block opened inside the skipped text: the parser then
-        // closed the wrong block, and the next error is most likely a cascade.
-        let mut cascade_from: Option<usize> = None;
+        // Token index and window after which errors are taken as echoes of the
+        // previous one (see below).
+        let mut cascade_from: Option<(usize, usize)> = None;
         let mut last_reported: Option<usize> = None;
         let file = self.file;
         for rec in &self.errors {
@@ -186,8 +196,8 @@ impl Recovery {
                 Found::Eof { .. } => unterminated_string,
                 Found::Token { .. } => false,
             };
-            if let Some(from) = cascade_from {
-                if index <= from + 3 {
+            if let Some((from, window)) = cascade_from {
+                if index <= from + window {
                     suppress = true;
                 }
             }
@@ -202,17 +212,23 @@ impl Recovery {
                     suppress = true;
                 }
             }
-            // Where did this recovery resume?
-            let resume = match rec.dropped {
-                Some((_, last_end)) => token_index(tokens, last_end),
-                None => index,
-            };
-            cascade_from = match tokens.get(resume) {
-                Some(&(s, _)) => match braces.opener_of(s) {
-                    Some(open) if open >= pos => Some(resume),
-                    _ => None,
-                },
-                None => None,
+            // Where did this recovery resume? If it closed a block opened in
+            // the skipped text, the parser is out of step with the braces; if
+            // it skipped nothing, the token it tripped over was read again in
+            // another role (`include secrets` reads `secrets` as a member).
+            // Either way the next error close by is most likely an echo.
+            cascade_from = match rec.dropped {
+                Some((_, last_end)) => {
+                    let resume = token_index(tokens, last_end);
+                    match tokens.get(resume) {
+                        Some(&(s, _)) => match braces.opener_of(s) {
+                            Some(open) if open >= pos => Some((resume, 3)),
+                            _ => None,
+                        },
+                        None => None,
+                    }
+                }
+                None => Some((index, 2)),
             };
             if suppress {
                 continue;
@@ -402,6 +418,16 @@ impl Expected {
     }
 }
 
+/// Opens the boxes the grammar builds (see grammar.lalrpop).
+pub fn unbox<T>(v: Vec<Box<T>>) -> Vec<T> {
+    v.into_iter().map(|b| *b).collect()
+}
+
+/// Opens the boxes of the elements that survived error recovery.
+pub fn unbox_some<T>(v: Vec<Option<Box<T>>>) -> Vec<T> {
+    v.into_iter().flatten().map(|b| *b).collect()
+}
+
 /// Builds a qualified name from its first part and the rest.
 pub fn qual(file: FileId, l: usize, r: usize, first: Ident, rest: Vec<Ident>) -> QualName {
     let mut parts = Vec::with_capacity(1 + rest.len());
@@ -414,13 +440,20 @@ pub fn qual(file: FileId, l: usize, r: usize, first: Ident, rest: Vec<Ident>) ->
 }
 
 /// Builds the AP0011 summary for diagnostics beyond the cap.
-pub(crate) fn too_many(file: FileId, at: Span, dropped: usize) -> Diag {
-    Diag::error(
+pub(crate) fn too_many(file: FileId, at: Span, dropped: usize, stopped: bool) -> Diag {
+    let d = Diag::error(
         &codes::TOO_MANY_ERRORS,
         Span::new(file, at.start as usize, at.end as usize),
         format!("{dropped} more syntax errors not shown"),
     )
     .label("the last error shown")
     .help("fix the errors above first; later ones are often consequences of early ones")
-    .note(format!("found more than {} syntax errors", DiagSink::CAP))
+    .note(format!("found more than {} syntax errors", DiagSink::CAP));
+    if stopped {
+        d.note(format!(
+            "parsing stopped after {MAX_PARSE_ERRORS} errors; the rest of the file was not read"
+        ))
+    } else {
+        d
+    }
 }
