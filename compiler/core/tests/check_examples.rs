@@ -44,7 +44,6 @@ fn std_modules_compile_cleanly() {
     }
 }
 
-
 #[test]
 fn example_tests_and_assertions_are_lowered() {
     let c = compile_file("examples/openclaw/openclaw.agentpol");
@@ -63,4 +62,32 @@ fn example_tests_and_assertions_are_lowered() {
     assert!(a.rules.iter().any(|r| r.origin.via.len() == 2
         && r.origin.via[0].profile == "std::openclaw::baseline"
         && r.origin.via[1].profile == "std::system::base"));
+}
+
+/// End to end: the examples' own `test` blocks, lowered by the checker, pass
+/// in the reference evaluator.
+#[test]
+fn example_tests_pass_in_the_reference_evaluator() {
+    for path in [
+        "examples/coding-agent/coding-agent.agentpol",
+        "examples/openclaw/openclaw.agentpol",
+        "examples/third-party-skill/travel-assistant.agentpol",
+    ] {
+        let p = compile_file(path).policy.unwrap();
+        let outcomes = agentpol::eval::tests::run_tests(&p);
+        assert!(!outcomes.is_empty());
+        let failed: Vec<String> = outcomes
+            .iter()
+            .filter(|o| !o.passed)
+            .map(|o| {
+                format!(
+                    "{path}:{}: expected {}, got {}",
+                    o.src.line,
+                    o.expected,
+                    o.actual_text()
+                )
+            })
+            .collect();
+        assert!(failed.is_empty(), "{failed:#?}");
+    }
 }

@@ -15,15 +15,23 @@ agent a {\n  home \"/home/a\"\n  include p\n  fs { allow read \"${W}/**\" }\n  s
     let root = c.root;
     let def_text = |use_text: &str, nth: usize| -> (String, String) {
         let start = text.match_indices(use_text).nth(nth).unwrap().0 as u32;
-        let r = c.definition_at(root, start).unwrap_or_else(|| panic!("no reference at {use_text}"));
+        let r = c
+            .definition_at(root, start)
+            .unwrap_or_else(|| panic!("no reference at {use_text}"));
         let file = c.sources.get(r.def_span.file).unwrap();
         (file.name.clone(), file.slice(r.def_span).to_string())
     };
     assert_eq!(def_text("W}", 0), ("root.agentpol".into(), "W".into()));
     let keyword = text.find("include p").unwrap() as u32;
-    assert!(c.definition_at(root, keyword).is_none(), "the keyword is not a reference");
+    assert!(
+        c.definition_at(root, keyword).is_none(),
+        "the keyword is not a reference"
+    );
     assert_eq!(def_text("p\n  fs", 0).1, "p");
-    assert_eq!(def_text("secrets::aws", 0), ("std/secrets.agentpol".into(), "aws".into()));
+    assert_eq!(
+        def_text("secrets::aws", 0),
+        ("std/secrets.agentpol".into(), "aws".into())
+    );
     assert_eq!(def_text("send {", 0).1, "send");
     assert_eq!(def_text("to ==", 0).1, "to");
     assert_eq!(def_text("a fs read", 0).1, "a");
@@ -46,7 +54,8 @@ fn file_modules_are_qualified_by_their_first_alias() {
     let fixture = "//- root.agentpol\nimport \"a/common.agentpol\" as common\nimport \"b/common.agentpol\" as shared\n\
 //- a/common.agentpol\nimport \"../b/common.agentpol\" as common\nparam p: string\n//- b/common.agentpol\nparam p: int\n";
     // MemoryLoader joins paths textually, so give the nested import its own file name.
-    let fixture = fixture.replace("../b/common.agentpol", "x.agentpol") + "//- a/x.agentpol\nparam q: bool\n";
+    let fixture =
+        fixture.replace("../b/common.agentpol", "x.agentpol") + "//- a/x.agentpol\nparam q: bool\n";
     let p = clean(&fixture);
     let names: Vec<&str> = p.params.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["common::p", "shared::p", "common_2::q"]);
@@ -64,7 +73,11 @@ fn duplicate_import_aliases_are_errors() {
 fn diagnostics_are_sorted_by_file_and_position() {
     let fixture = "//- root.agentpol\nimport \"lib.agentpol\" as lib\nagent a {\n  fs { allow read \"rel\" }\n  net { allow connect tcp 10.0.0.1/8 }\n}\nconst X = Y\n//- lib.agentpol\nconst Z = W\n";
     let c = compile_fixture(fixture);
-    let keys: Vec<(u32, u32)> = c.diagnostics.iter().map(|d| (d.primary.span.file.0, d.primary.span.start)).collect();
+    let keys: Vec<(u32, u32)> = c
+        .diagnostics
+        .iter()
+        .map(|d| (d.primary.span.file.0, d.primary.span.start))
+        .collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
@@ -84,7 +97,11 @@ fn skill_escalation_is_checked_per_action_and_tool() {
         let text = ok.replace("    tool u { deny }\n", &format!("    {skill_rule}\n"));
         let c = compile_fixture(&text);
         assert_eq!(codes(&c), ["AP0401"], "{skill_rule}");
-        assert!(c.diagnostics[0].message.contains(what), "{}", c.diagnostics[0].message);
+        assert!(
+            c.diagnostics[0].message.contains(what),
+            "{}",
+            c.diagnostics[0].message
+        );
     }
     // A grant that reaches the agent through a profile counts.
     let via_profile = "profile p { fs { allow write \"/srv/**\" } }\nagent a {\n  include p\n  skill s { fs { allow write \"/srv/x/**\" } }\n}\n";
@@ -155,11 +172,27 @@ fn literals_are_normalised_in_the_ir() {
         "const PORT = 8443\nagent a {\n  resolvers { 1.1.1.1, \"::ffff:9.9.9.9\" }\n  net {\n    allow connect tcp { \"API.Example.COM.\", \"::ffff:192.0.2.0/120\", \"*.cdn.example\" } port PORT\n  }\n  selector { namespace \"agents\" labels { tier: \"b\", app: \"a\" } }\n}\n",
     );
     let a = &p.agents[0];
-    assert_eq!(a.resolvers.iter().map(|r| r.to_string()).collect::<Vec<_>>(), ["1.1.1.1", "9.9.9.9"]);
+    assert_eq!(
+        a.resolvers
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>(),
+        ["1.1.1.1", "9.9.9.9"]
+    );
     let sel = a.selector.as_ref().unwrap();
-    assert_eq!(sel.labels, [("app".to_string(), "a".to_string()), ("tier".to_string(), "b".to_string())]);
+    assert_eq!(
+        sel.labels,
+        [
+            ("app".to_string(), "a".to_string()),
+            ("tier".to_string(), "b".to_string())
+        ]
+    );
     match &a.rules[0].matcher {
-        Matcher::Net { hosts: Some(h), ports: Some(ports), .. } => {
+        Matcher::Net {
+            hosts: Some(h),
+            ports: Some(ports),
+            ..
+        } => {
             assert!(matches!(&h[0], Host::Domain(d) if d.name == "api.example.com"));
             assert!(matches!(&h[1], Host::Cidr(c) if c.to_string() == "192.0.2.0/24"));
             assert!(matches!(&h[2], Host::Domain(d) if d.name == "cdn.example" && d.wildcard));
@@ -173,7 +206,10 @@ fn literals_are_normalised_in_the_ir() {
 fn int_consts_interpolate_and_exec_args_are_like_patterns() {
     let p = clean("const N = 7\nagent a {\n  exec { allow \"/opt/v${N}/bin/*\" args [\"-n${N}\", \"*\", ..] }\n}\n");
     match &p.agents[0].rules[0].matcher {
-        Matcher::Exec { binaries, args: Some(args) } => {
+        Matcher::Exec {
+            binaries,
+            args: Some(args),
+        } => {
             assert_eq!(binaries[0].pattern, "/opt/v7/bin/*");
             assert_eq!(args.items[0].pattern, "-n7");
             assert_eq!(args.items[1].pieces, [agentpol::ir::LikePiece::Star]);
@@ -199,9 +235,15 @@ fn policy_is_none_only_for_errors() {
     let c = compile_fixture("agent a { fs { allow read \"/srv//x\" } }\n");
     assert_eq!(codes(&c), ["AP0307"]);
     let p = c.policy.unwrap();
-    assert!(matches!(&p.agents[0].rules[0].matcher, Matcher::Fs { globs } if globs[0].pattern == "/srv/x"));
+    assert!(
+        matches!(&p.agents[0].rules[0].matcher, Matcher::Fs { globs } if globs[0].pattern == "/srv/x")
+    );
     // Syntax errors take the policy away too.
     let c = compile_fixture("agent a { fs { allow raed \"/x\" } }\n");
     assert!(c.policy.is_none());
-    assert!(codes(&c).iter().all(|c| c.starts_with("AP00")), "{:?}", codes(&c));
+    assert!(
+        codes(&c).iter().all(|c| c.starts_with("AP00")),
+        "{:?}",
+        codes(&c)
+    );
 }

@@ -141,7 +141,9 @@ impl<'a> Checker<'a> {
             {
                 Some(t) => t,
                 None => {
-                    let help = if crate::stdlib::module(std::slice::from_ref(&prefix_text)).is_some() {
+                    let help = if crate::stdlib::module(std::slice::from_ref(&prefix_text))
+                        .is_some()
+                    {
                         format!("add `import std::{prefix_text}` at the top of the file")
                     } else {
                         let aliases: Vec<String> = self
