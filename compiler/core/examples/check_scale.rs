@@ -10,27 +10,38 @@ use agentpol::check::testgen::generate_policy;
 use agentpol::source::NoFiles;
 use std::time::Instant;
 
+/// Nanoseconds this thread has run on a CPU (0 if unknown).
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|x| x.parse().ok()))
+        .unwrap_or(0)
+}
+
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
     let text = generate_policy(n);
-    let t = Instant::now();
+    let (t, c0) = (Instant::now(), cpu_ns());
     let parsed = agentpol::syntax::parse(agentpol::span::FileId(0), &text);
-    let parse = t.elapsed();
+    let (parse, parse_cpu) = (t.elapsed(), cpu_ns() - c0);
     drop(parsed);
-    let t = Instant::now();
+    let (t, c0) = (Instant::now(), cpu_ns());
     let c = agentpol::compile("gen.agentpol", &text, &NoFiles);
-    let total = t.elapsed();
+    let (total, total_cpu) = (t.elapsed(), cpu_ns() - c0);
     let rules = c
         .policy
         .as_ref()
         .map(|p| p.all_rules().count())
         .unwrap_or(0);
     println!(
-        "source rules ~{n}, {} bytes, IR rules {rules}, errors {}: parse {parse:?}, parse+check {total:?}",
+        "source rules ~{n}, {} bytes, IR rules {rules}, errors {}: wall parse {parse:?}, parse+check {total:?}; \
+         cpu parse {:.0} ms, parse+check {:.0} ms",
         text.len(),
-        c.diagnostics.iter().filter(|d| d.is_error()).count()
+        c.diagnostics.iter().filter(|d| d.is_error()).count(),
+        parse_cpu as f64 / 1e6,
+        total_cpu as f64 / 1e6
     );
 }

@@ -80,6 +80,16 @@ pub struct HRule {
     pub key: TextKey,
     /// What it lowers to, in order.
     pub parts: Vec<HPart>,
+    /// A part holds a `~` glob (set by [`HRule::new`]).
+    pub needs_home: bool,
+}
+
+impl HRule {
+    /// Fills in `needs_home`.
+    pub fn new(mut rule: HRule) -> HRule {
+        rule.needs_home = rule.parts.iter().any(|p| p.matcher.needs_home());
+        rule
+    }
 }
 
 /// A member of a checked body.
@@ -535,7 +545,7 @@ impl Checker<'_> {
                         if paths.is_empty() {
                             self.warn_empty(rule.body.targets.span());
                         }
-                        body.members.push(HMember::Rule(HRule {
+                        body.members.push(HMember::Rule(HRule::new(HRule {
                             effect: effect(rule.effect.node),
                             span: rule.span,
                             key: self.rule_key("fs", rule.span),
@@ -544,7 +554,8 @@ impl Checker<'_> {
                                 matcher: HMatcher::Fs(Rc::new(paths)),
                                 secret: None,
                             }],
-                        }));
+                            needs_home: false,
+                        })));
                     }
                 }
                 Member::Exec(block) => {
@@ -564,7 +575,7 @@ impl Checker<'_> {
                         if bins.is_empty() {
                             self.warn_empty(rule.body.binaries.span());
                         }
-                        body.members.push(HMember::Rule(HRule {
+                        body.members.push(HMember::Rule(HRule::new(HRule {
                             effect: effect(rule.effect.node),
                             span: rule.span,
                             key: self.rule_key("exec", rule.span),
@@ -573,7 +584,8 @@ impl Checker<'_> {
                                 matcher: HMatcher::Exec(Rc::new(bins), args),
                                 secret: None,
                             }],
-                        }));
+                            needs_home: false,
+                        })));
                     }
                 }
                 Member::Net(block) => {
@@ -603,7 +615,7 @@ impl Checker<'_> {
                                 self.warn_empty(t.span());
                             }
                         }
-                        body.members.push(HMember::Rule(HRule {
+                        body.members.push(HMember::Rule(HRule::new(HRule {
                             effect: effect(rule.effect.node),
                             span: rule.span,
                             key: self.rule_key("net", rule.span),
@@ -616,7 +628,8 @@ impl Checker<'_> {
                                 },
                                 secret: None,
                             }],
-                        }));
+                            needs_home: false,
+                        })));
                     }
                 }
                 Member::Tool(tb) => {
@@ -643,12 +656,13 @@ impl Checker<'_> {
                                 secret: None,
                             })
                             .collect();
-                        body.members.push(HMember::Rule(HRule {
+                        body.members.push(HMember::Rule(HRule::new(HRule {
                             effect: effect(rule.effect.node),
                             span: rule.span,
                             key: self.rule_key(&context, rule.span),
                             parts,
-                        }));
+                            needs_home: false,
+                        })));
                     }
                 }
                 Member::Secrets(block) => {
@@ -674,12 +688,13 @@ impl Checker<'_> {
                         if !ok {
                             continue;
                         }
-                        body.members.push(HMember::Rule(HRule {
+                        body.members.push(HMember::Rule(HRule::new(HRule {
                             effect: eff,
                             span: rule.span,
                             key: self.rule_key("secrets", rule.span),
                             parts,
-                        }));
+                            needs_home: false,
+                        })));
                     }
                 }
                 Member::Skill(sb) => {

@@ -216,7 +216,6 @@ impl Checker<'_> {
     /// Resolves an operand against the tool's signature.
     fn operand(&mut self, tool: usize, op: &ast::Operand) -> Option<(Operand, OpTy)> {
         let info = self.tools.get(tool)?;
-        let tool_name = info.sig.name.clone();
         let pos = info.sig.args.iter().position(|a| a.name == op.arg.name);
         let Some(pos) = pos else {
             self.unknown_arg(tool, &op.arg);
@@ -265,6 +264,11 @@ impl Checker<'_> {
             "port" => UrlField::Port,
             "path" => UrlField::Path,
             other => {
+                let tool_name = self
+                    .tools
+                    .get(tool)
+                    .map(|t| t.sig.name.clone())
+                    .unwrap_or_default();
                 let help = match closest(other, ["scheme", "host", "port", "path"].into_iter()) {
                     Some(s) => format!("did you mean `{}.{s}`?", op.arg.name),
                     None => "url fields are `scheme`, `host`, `port` and `path`".to_string(),

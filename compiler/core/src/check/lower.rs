@@ -367,7 +367,7 @@ impl Checker<'_> {
                 r.effect,
                 r.span,
                 r.key,
-                r.parts.iter().any(|p| p.matcher.needs_home()),
+                r.needs_home,
                 r.parts.iter().map(|p| p.actions.len()).sum::<usize>(),
             )
         };
