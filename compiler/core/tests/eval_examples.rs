@@ -27,7 +27,6 @@ const EXAMPLES: &[(&str, &str)] = &[
 ];
 
 #[test]
-#[ignore = "needs the checker (branch `checker`); un-ignore when it lands on main"]
 fn every_example_expectation_holds_and_flipped_ones_fail() {
     for (name, text) in EXAMPLES {
         let c = agentpol::compile(name, text, &agentpol::source::NoFiles);
