@@ -16,6 +16,11 @@ mod targets;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+// The compiler allocates many small nodes; mimalloc roughly halves the time
+// glibc's allocator spends on them (measured with `agentpolc bench`).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Compile, check and test agentpol policies.
 #[derive(Parser, Debug)]
 #[command(name = "agentpolc", version, about, long_about = None, after_help = exit::HELP)]

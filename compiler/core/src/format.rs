@@ -30,6 +30,12 @@ use crate::syntax::ast::*;
 use crate::syntax::Comment;
 
 /// Formats `text` (the contents of `file`). Refuses (returns the syntax
+/// Lines longer than this (with indentation) get their long sets broken up.
+const WIDTH: usize = 100;
+
+/// A set literal shorter than this stays on one line even in a long line.
+const WRAP_SET_AT: usize = 40;
+
 /// diagnostics) when the file does not parse, so formatting never loses text.
 pub fn format_source(file: FileId, text: &str) -> Result<String, Vec<Diag>> {
     let (parsed, tokens) = crate::syntax::parse_with_tokens(file, text);
@@ -206,6 +212,18 @@ impl<'a> Printer<'a> {
         self.end_line(end);
     }
 
+    /// A one-line construct rendered by `render(None)`; if that line would be
+    /// wider than [`WIDTH`], rendered again with long sets broken over lines.
+    fn leaf_fit(&mut self, span: Span, render: impl Fn(Option<usize>) -> String) {
+        let narrow = render(None);
+        let text = if self.indent * 2 + narrow.chars().count() > WIDTH {
+            render(Some(self.indent))
+        } else {
+            narrow
+        };
+        self.leaf(span, &[text]);
+    }
+
     /// Opens a block whose header starts at `start` and whose body ends with
     /// the `}` that ends `span`. Returns false if it was printed as `{}`.
     fn open(&mut self, span: Span, header_from: usize, header: &str, empty: bool) -> bool {
@@ -277,10 +295,9 @@ impl<'a> Printer<'a> {
                 );
             }
             Item::Set(s) => {
-                self.leaf(
-                    s.span,
-                    &[format!("set {} = {}", s.name.name, set_lit(&s.value))],
-                );
+                self.leaf_fit(s.span, |w| {
+                    format!("set {} = {}", s.name.name, set_lit_w(&s.value, w))
+                });
             }
             Item::Param(p) => {
                 self.leaf(p.span, &[format!("param {}: {}", p.name.name, ty(&p.ty))]);
@@ -339,7 +356,7 @@ impl<'a> Printer<'a> {
 
     fn secret_source(&mut self, src: &SecretSource) {
         let (span, text) = match src {
-            SecretSource::File(e) => (e.span(), format!("file {}", expr(e))),
+            SecretSource::File(e) => (e.span(), String::new()),
             SecretSource::Env(vars) => {
                 let span = match (vars.first(), vars.last()) {
                     (Some(f), Some(l)) => f.span.to(l.span),
@@ -355,13 +372,14 @@ impl<'a> Printer<'a> {
             .as_ref()
             .and_then(|s| s.token_before(span.start as usize))
             .unwrap_or(span.start as usize);
-        self.leaf(
-            Span {
-                start: start as u32,
-                ..span
-            },
-            &[text],
-        );
+        let span = Span {
+            start: start as u32,
+            ..span
+        };
+        match src {
+            SecretSource::File(e) => self.leaf_fit(span, |w| format!("file {}", expr_w(e, w))),
+            SecretSource::Env(_) => self.leaf(span, &[text]),
+        }
     }
 
     fn block(&mut self, b: &Block) {
@@ -395,7 +413,9 @@ impl<'a> Printer<'a> {
                 };
                 self.leaf(s.span, &[text]);
             }
-            Member::Resolvers(e, span) => self.leaf(*span, &[format!("resolvers {}", expr(e))]),
+            Member::Resolvers(e, span) => {
+                self.leaf_fit(*span, |w| format!("resolvers {}", expr_w(e, w)))
+            }
             Member::Selector(s) => {
                 let mut lines = Vec::new();
                 if s.namespace.is_none() && s.labels.is_empty() {
@@ -418,25 +438,25 @@ impl<'a> Printer<'a> {
                 self.leaf(s.span, &lines);
             }
             Member::Include(q, span) => self.leaf(*span, &[format!("include {}", qual(q))]),
-            Member::Fs(b) => self.rule_block("fs", b, |r| {
+            Member::Fs(b) => self.rule_block("fs", b, |r, w| {
                 (
                     r.span,
-                    format!("{} {}", effect(r.effect.node), fs_match(&r.body)),
+                    format!("{} {}", effect(r.effect.node), fs_match(&r.body, w)),
                 )
             }),
-            Member::Exec(b) => self.rule_block("exec", b, |r| {
+            Member::Exec(b) => self.rule_block("exec", b, |r, w| {
                 (
                     r.span,
-                    format!("{} {}", effect(r.effect.node), exec_match(&r.body)),
+                    format!("{} {}", effect(r.effect.node), exec_match(&r.body, w)),
                 )
             }),
-            Member::Net(b) => self.rule_block("net", b, |r| {
+            Member::Net(b) => self.rule_block("net", b, |r, w| {
                 (
                     r.span,
-                    format!("{} {}", effect(r.effect.node), net_match(&r.body)),
+                    format!("{} {}", effect(r.effect.node), net_match(&r.body, w)),
                 )
             }),
-            Member::Secrets(b) => self.rule_block("secrets", b, |r| {
+            Member::Secrets(b) => self.rule_block("secrets", b, |r, _| {
                 let names: Vec<String> = r.names.iter().map(qual).collect();
                 (
                     r.span,
@@ -462,11 +482,16 @@ impl<'a> Printer<'a> {
         }
     }
 
-    fn rule_block<R>(&mut self, kw: &str, b: &RuleBlock<R>, line: impl Fn(&R) -> (Span, String)) {
+    fn rule_block<R>(
+        &mut self,
+        kw: &str,
+        b: &RuleBlock<R>,
+        line: impl Fn(&R, Option<usize>) -> (Span, String),
+    ) {
         if self.open(b.span, b.span.start as usize, kw, b.rules.is_empty()) {
             for r in &b.rules {
-                let (span, text) = line(r);
-                self.leaf(span, &[text]);
+                let span = line(r, None).0;
+                self.leaf_fit(span, |w| line(r, w).1);
             }
             self.close(b.span);
         }
@@ -509,11 +534,40 @@ fn str_lit(s: &StrLit) -> String {
 }
 
 fn set_lit(s: &SetLit) -> String {
+    set_lit_w(s, None)
+}
+
+/// A set literal; with `wrap: Some(indent)`, a long one is broken into one
+/// element per line (elements at `indent + 1`, the `}` at `indent`).
+fn set_lit_w(s: &SetLit, wrap: Option<usize>) -> String {
     if s.elems.is_empty() {
         return "{}".to_string();
     }
     let elems: Vec<String> = s.elems.iter().map(expr).collect();
-    format!("{{ {} }}", elems.join(", "))
+    let inline = format!("{{ {} }}", elems.join(", "));
+    match wrap {
+        Some(indent) if elems.len() > 1 && inline.chars().count() > WRAP_SET_AT => {
+            let inner = "  ".repeat(indent + 1);
+            let mut out = String::from("{\n");
+            for e in &elems {
+                out.push_str(&inner);
+                out.push_str(e);
+                out.push_str(",\n");
+            }
+            out.push_str(&"  ".repeat(indent));
+            out.push('}');
+            out
+        }
+        _ => inline,
+    }
+}
+
+/// `expr`, wrapping a long set literal (see [`set_lit_w`]).
+fn expr_w(e: &Expr, wrap: Option<usize>) -> String {
+    match e {
+        Expr::Set(s) => set_lit_w(s, wrap),
+        _ => expr(e),
+    }
 }
 
 fn expr(e: &Expr) -> String {
@@ -606,12 +660,16 @@ fn actions<A: Copy>(a: &Actions<A>, name: fn(A) -> &'static str) -> String {
     }
 }
 
-fn fs_match(m: &FsMatch) -> String {
-    format!("{} {}", actions(&m.actions, fs_action), expr(&m.targets))
+fn fs_match(m: &FsMatch, wrap: Option<usize>) -> String {
+    format!(
+        "{} {}",
+        actions(&m.actions, fs_action),
+        expr_w(&m.targets, wrap)
+    )
 }
 
-fn exec_match(m: &ExecMatch) -> String {
-    let mut out = expr(&m.binaries);
+fn exec_match(m: &ExecMatch, wrap: Option<usize>) -> String {
+    let mut out = expr_w(&m.binaries, wrap);
     if let Some(a) = &m.args {
         let mut items: Vec<String> = a.items.iter().map(str_lit).collect();
         if a.rest.is_some() {
@@ -622,7 +680,7 @@ fn exec_match(m: &ExecMatch) -> String {
     out
 }
 
-fn net_match(m: &NetMatch) -> String {
+fn net_match(m: &NetMatch, wrap: Option<usize>) -> String {
     let mut out = actions(&m.actions, net_action);
     if let Some(p) = &m.proto {
         out.push(' ');
@@ -630,7 +688,7 @@ fn net_match(m: &NetMatch) -> String {
     }
     if let Some(t) = &m.targets {
         out.push(' ');
-        out.push_str(&expr(t));
+        out.push_str(&expr_w(t, wrap));
     }
     if let Some(p) = &m.ports {
         out.push_str(" port ");
@@ -744,9 +802,9 @@ fn agent_ref(r: &AgentRef) -> String {
 
 fn pattern(p: &RequestPattern) -> String {
     match p {
-        RequestPattern::Fs(m, _) => format!("fs {}", fs_match(m)),
-        RequestPattern::Exec(m, _) => format!("exec {}", exec_match(m)),
-        RequestPattern::Net(m, _) => format!("net {}", net_match(m)),
+        RequestPattern::Fs(m, _) => format!("fs {}", fs_match(m, None)),
+        RequestPattern::Exec(m, _) => format!("exec {}", exec_match(m, None)),
+        RequestPattern::Net(m, _) => format!("net {}", net_match(m, None)),
         RequestPattern::Tool(name, c, _) => match c {
             Some(c) => format!("tool {} when {}", name.name, cond(c)),
             None => format!("tool {}", name.name),

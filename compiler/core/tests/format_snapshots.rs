@@ -186,3 +186,9 @@ fn refuses_files_with_errors() {
         }
     }
 }
+
+#[test]
+fn long_sets_are_broken_one_element_per_line() {
+    let text = "set readonly = { \"/usr/**\", \"/lib/**\", \"/lib64/**\", \"/etc/ssl/**\", \"/etc/ca-certificates/**\", \"/etc/resolv.conf\" }\nset short = { 80, 443 }\nagent a {\n  home \"/home/a\"\n  fs { allow read, write, create, delete, rename, mkdir { \"~/.cargo/registry/**\", \"~/.cargo/git/**\", \"~/.npm/_cacache/**\" } }\n  net { allow connect tcp { \"api.example.com\", \"cdn.example.com\", \"static.example.com\", \"assets.example.com\" } port { 80, 443 } }\n}\n";
+    insta::assert_snapshot!(fmt(text));
+}
