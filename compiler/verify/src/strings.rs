@@ -89,6 +89,24 @@ impl CharSet {
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The ranges.
+    pub(crate) fn as_ranges(&self) -> &[(u32, u32)] {
+        &self.0
+    }
+
+    /// The most readable character of the set.
+    fn pick(&self) -> Option<char> {
+        let mut best: Option<char> = None;
+        for &(lo, hi) in &self.0 {
+            if let Some(&c) = candidates(lo, hi).first() {
+                if best.is_none_or(|b| rank(c) < rank(b)) {
+                    best = Some(c);
+                }
+            }
+        }
+        best
+    }
 }
 
 /// An item of a character pattern.
@@ -173,6 +191,17 @@ impl CharPattern {
             CItem::One(s) => !s.is_empty(),
             CItem::Star(_) => true,
         })
+    }
+
+    /// The shortest string the pattern matches (stars empty), if any.
+    pub(crate) fn shortest(&self) -> Option<String> {
+        let mut out = String::new();
+        for i in &self.0 {
+            if let CItem::One(s) = i {
+                out.push(s.pick()?);
+            }
+        }
+        Some(out)
     }
 
     /// Does the pattern match `s`? (Direct backtracking; for tests and cheap checks.)
@@ -335,7 +364,7 @@ impl StrUniverse {
             return Vec::new();
         };
         let mut out: Vec<String> = Vec::new();
-        let mut push = |s: String, out: &mut Vec<String>| {
+        let push = |s: String, out: &mut Vec<String>| {
             if out.len() < k && !out.contains(&s) {
                 out.push(s);
             }

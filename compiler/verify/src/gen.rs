@@ -1,0 +1,1 @@
+//! Policy generator for benchmarks (see below).
