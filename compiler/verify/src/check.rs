@@ -1021,6 +1021,36 @@ impl<'p> Ctx<'p> {
         }
         let kind_atom = |k| F::atom(Atom::HostKind(Slot::UrlHostKind(ua.clone()), k));
         let port_known = F::atom(Atom::Bool(Slot::UrlPortKnown(ua.clone())));
+        // A rule that says nothing about the scheme or port is read as meaning
+        // `https://host/`: other ports being closed is then expected, not a finding.
+        let mut atoms = Vec::new();
+        fr.atoms(&mut atoms);
+        let explicit = atoms.iter().any(|a| {
+            let s = match a {
+                Atom::Pat(s, _) | Atom::IntCmp(s, _, _) | Atom::IntEq(s, _) | Atom::StrEq(s, _) => {
+                    s
+                }
+                Atom::InIntParam(s, _) | Atom::InStrParam(s, _) => s,
+                _ => return false,
+            };
+            *s == Slot::UrlPort(ua.clone()) || *s == Slot::UrlScheme(ua.clone())
+        });
+        let default_https = F::and(vec![
+            F::atom(Atom::Pat(
+                Slot::UrlScheme(ua.clone()),
+                crate::strings::CharPattern::literal("https"),
+            )),
+            F::atom(Atom::IntEq(
+                Slot::UrlPort(ua.clone()),
+                crate::formula::IntTerm::Lit(443),
+            )),
+        ]);
+        let scope = if explicit {
+            F::Const(true)
+        } else {
+            default_https
+        };
+        all.push(&scope);
         let guard = F::and(vec![port_known.clone(), kind_atom(HOST_DOMAIN)]);
         all.push(&guard);
         let ipg = F::or(vec![kind_atom(HOST_V4), kind_atom(HOST_V6)]);
@@ -1072,7 +1102,12 @@ impl<'p> Ctx<'p> {
                 Bool::and(&[enc.lower(&ipg), ip_blocked]),
             ]),
         ]);
-        let q = enc.define(&Bool::and(&[m_r, tool_dec.is(e), blocked]));
+        let q = enc.define(&Bool::and(&[
+            m_r,
+            tool_dec.is(e),
+            blocked,
+            enc.lower(&scope),
+        ]));
         match self.check(&mut enc, &[q]) {
             Outcome::Sat(v) => {
                 let req = request(self.policy, &unit.who, &unit.part, &v);

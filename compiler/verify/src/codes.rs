@@ -98,9 +98,17 @@ request in the note.";
         "Semantic diff: the new policy decides this request (shown) less strictly \
 than the old one did (deny became ask or allow, or ask became allow). The rule \
 named is the new rule that grants it. `agentpolc diff --fail-on-widen` fails on \
-these.";
+these, so a policy pull request that grants more must say so.\n\n\
+Example: removing `deny read \"/srv/secret/**\"` while keeping \
+`allow read \"/srv/**\"` widens the policy; the diff shows `/srv/secret` as newly \
+allowed, at the allow rule.";
     DIFF_NARROWED = "AP0513", "policy-narrowed",
         "the new policy refuses a request the old one granted",
         "Semantic diff: the new policy decides this request (shown) more strictly \
-than the old one did. The rule named is the old rule that granted it.";
+than the old one did (allow became ask or deny, or ask became deny). The rule named \
+is the old rule that granted it. Narrowing is reported at info level: it cannot \
+grant an agent anything new, but it may break a workflow that relied on the grant.\n\n\
+Example: adding `deny read \"/srv/secret/**\"` next to `allow read \"/srv/**\"` \
+narrows the policy; the diff shows `/srv/secret` as a request that is no longer \
+allowed.";
 }

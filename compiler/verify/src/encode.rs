@@ -595,6 +595,7 @@ impl<'s> Encoder<'s> {
         // Preferred (not required): a domain host and a path starting with `/`,
         // which make witnesses that read well and replay exactly.
         self.prefs.push(kind.eq(lit_i(HOST_DOMAIN)));
+        self.prefs.push(scheme_is(self, "https"));
         self.prefs.push(slash);
     }
 

@@ -55,7 +55,13 @@ fn glob_text() -> impl Strategy<Value = String> {
 
 fn effect(with_ask: bool) -> impl Strategy<Value = Effect> {
     if with_ask {
-        prop::sample::select(vec![Effect::Allow, Effect::Allow, Effect::Ask, Effect::Deny]).boxed()
+        prop::sample::select(vec![
+            Effect::Allow,
+            Effect::Allow,
+            Effect::Ask,
+            Effect::Deny,
+        ])
+        .boxed()
     } else {
         prop::sample::select(vec![Effect::Allow, Effect::Allow, Effect::Deny]).boxed()
     }
@@ -87,7 +93,8 @@ const PORTS: [(u16, u16); 5] = [(80, 80), (1, 1024), (443, 443), (1000, 2000), (
 
 fn net_matcher() -> impl Strategy<Value = Matcher> {
     let host = prop_oneof![
-        prop::sample::select(NETS.to_vec()).prop_map(|n| Host::Cidr(n.parse().unwrap_or_else(|_| unreachable!()))),
+        prop::sample::select(NETS.to_vec())
+            .prop_map(|n| Host::Cidr(n.parse().unwrap_or_else(|_| unreachable!()))),
         prop::sample::select(DOMAINS.to_vec()).prop_map(|(n, w)| Host::Domain(DomainPattern {
             name: n.into(),
             wildcard: w
@@ -96,7 +103,10 @@ fn net_matcher() -> impl Strategy<Value = Matcher> {
     (
         prop::sample::select(vec![Proto::Tcp, Proto::Udp, Proto::Any]),
         prop::option::weighted(0.7, prop::collection::vec(host, 1..3)),
-        prop::option::weighted(0.7, prop::collection::vec(prop::sample::select(PORTS.to_vec()), 1..3)),
+        prop::option::weighted(
+            0.7,
+            prop::collection::vec(prop::sample::select(PORTS.to_vec()), 1..3),
+        ),
     )
         .prop_map(|(proto, hosts, ports)| Matcher::Net {
             proto,
@@ -134,7 +144,10 @@ fn tool_atom() -> impl Strategy<Value = Atom> {
             lhs: op("s"),
             set: SetOperand::Param("S".into())
         }),
-        (prop::sample::select(vec![CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]), prop::sample::select(INTS.to_vec()))
+        (
+            prop::sample::select(vec![CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]),
+            prop::sample::select(INTS.to_vec())
+        )
             .prop_map(|(o, v)| Test::Cmp {
                 lhs: op("n"),
                 op: o,
@@ -172,7 +185,11 @@ enum Kind {
     Tool,
 }
 
-fn rules_of(kind: Kind, prefix: &'static str, n: std::ops::Range<usize>) -> BoxedStrategy<Vec<Rule>> {
+fn rules_of(
+    kind: Kind,
+    prefix: &'static str,
+    n: std::ops::Range<usize>,
+) -> BoxedStrategy<Vec<Rule>> {
     let m: BoxedStrategy<Matcher> = match kind {
         Kind::Fs => fs_matcher().boxed(),
         Kind::Net => net_matcher().boxed(),
@@ -196,7 +213,14 @@ fn rules_of(kind: Kind, prefix: &'static str, n: std::ops::Range<usize>) -> Boxe
 fn make_policy(kind: Kind, agent_rules: Vec<Rule>, skill_rules: Vec<Rule>) -> Policy {
     policy(
         vec![agent("a", agent_rules, vec![skill("s", skill_rules)])],
-        vec![tool("t", &[("s", ArgType::String), ("n", ArgType::Int), ("f", ArgType::Bool)])],
+        vec![tool(
+            "t",
+            &[
+                ("s", ArgType::String),
+                ("n", ArgType::Int),
+                ("f", ArgType::Bool),
+            ],
+        )],
         match kind {
             Kind::Tool => vec![param("p", ParamType::Int), param("S", ParamType::SetString)],
             _ => Vec::new(),
@@ -233,7 +257,10 @@ fn segment_reps() -> Vec<String> {
     let mut seen = BTreeSet::new();
     let mut reps = Vec::new();
     for s in strings {
-        let v: Vec<bool> = tokens.iter().map(|g| glob_matches(g, &format!("/{s}"))).collect();
+        let v: Vec<bool> = tokens
+            .iter()
+            .map(|g| glob_matches(g, &format!("/{s}")))
+            .collect();
         if seen.insert(v) {
             reps.push(s);
         }
@@ -406,7 +433,9 @@ fn table(p: &Policy, skill: Option<&str>, universe: &[Resource]) -> Table {
                 skill: None,
                 ..req.clone()
             };
-            let agent_dec = evaluate(p, &agent_req).map(|d| d.effect).unwrap_or(Effect::Deny);
+            let agent_dec = evaluate(p, &agent_req)
+                .map(|d| d.effect)
+                .unwrap_or(Effect::Deny);
             Row {
                 own,
                 own_dec,
@@ -440,8 +469,11 @@ fn brute_findings(rules: &[Rule], t: &Table, is_skill: bool) -> BTreeSet<Key> {
         let higher: Vec<&Rule> = rules.iter().filter(|x| x.effect > r.effect).collect();
         let covered = |set: &[&Rule]| {
             reg.iter().all(|&k| {
-                set.iter()
-                    .any(|h| t.rows.get(k).is_some_and(|row| row.own.contains(&h.id.to_string())))
+                set.iter().any(|h| {
+                    t.rows
+                        .get(k)
+                        .is_some_and(|row| row.own.contains(&h.id.to_string()))
+                })
             })
         };
         if r.effect < Effect::Deny && !higher.is_empty() && covered(&higher) {
@@ -463,11 +495,16 @@ fn brute_findings(rules: &[Rule], t: &Table, is_skill: bool) -> BTreeSet<Key> {
         }
         if r.effect < Effect::Deny {
             for h in &higher {
-                if reg
-                    .iter()
-                    .any(|&k| t.rows.get(k).is_some_and(|row| row.own.contains(&h.id.to_string())))
-                {
-                    out.insert((FindingKind::PartialOverlap, id.clone(), vec![h.id.to_string()]));
+                if reg.iter().any(|&k| {
+                    t.rows
+                        .get(k)
+                        .is_some_and(|row| row.own.contains(&h.id.to_string()))
+                }) {
+                    out.insert((
+                        FindingKind::PartialOverlap,
+                        id.clone(),
+                        vec![h.id.to_string()],
+                    ));
                 }
             }
         }
@@ -492,9 +529,9 @@ fn brute_findings(rules: &[Rule], t: &Table, is_skill: bool) -> BTreeSet<Key> {
         }
         if is_skill && r.effect < Effect::Deny {
             let esc = reg.iter().any(|&k| {
-                t.rows
-                    .get(k)
-                    .is_some_and(|row| row.own_dec == r.effect && row.agent_dec > r.effect && row.combined > r.effect)
+                t.rows.get(k).is_some_and(|row| {
+                    row.own_dec == r.effect && row.agent_dec > r.effect && row.combined > r.effect
+                })
             });
             if esc {
                 out.insert((FindingKind::SkillEscalation, id.clone(), vec![]));
@@ -543,7 +580,11 @@ fn opts(naive: bool) -> Options {
 fn check_findings(kind: Kind, p: &Policy) -> Result<(), TestCaseError> {
     let u = universe(kind);
     let agent = p.agents.first().cloned().unwrap_or_else(|| unreachable!());
-    let skill_rules = agent.skills.first().map(|s| s.rules.clone()).unwrap_or_default();
+    let skill_rules = agent
+        .skills
+        .first()
+        .map(|s| s.rules.clone())
+        .unwrap_or_default();
     let ta = table(p, None, &u);
     let ts = table(p, Some("s"), &u);
     let want_a = brute_findings(&agent.rules, &ta, false);
@@ -584,15 +625,24 @@ proptest! {
 
 fn brute_diff(old: &Policy, new: &Policy, u: &[Resource]) -> BTreeSet<(Direction, String)> {
     let mut out = BTreeSet::new();
-    for (focus, other, dir) in [(new, old, Direction::Widened), (old, new, Direction::Narrowed)] {
+    for (focus, other, dir) in [
+        (new, old, Direction::Widened),
+        (old, new, Direction::Narrowed),
+    ] {
         for skill in [None, Some("s")] {
             let t = table(focus, skill, u);
-            let owner = skill.map(|s| format!("a.{s}")).unwrap_or_else(|| "a".into());
+            let owner = skill
+                .map(|s| format!("a.{s}"))
+                .unwrap_or_else(|| "a".into());
             let rules: Vec<Rule> = focus
                 .agents
                 .iter()
                 .flat_map(|a| {
-                    let mut v: Vec<Rule> = if skill.is_none() { a.rules.clone() } else { vec![] };
+                    let mut v: Vec<Rule> = if skill.is_none() {
+                        a.rules.clone()
+                    } else {
+                        vec![]
+                    };
                     if skill.is_some() {
                         v.extend(a.skills.iter().flat_map(|s| s.rules.clone()));
                     }
@@ -602,7 +652,8 @@ fn brute_diff(old: &Policy, new: &Policy, u: &[Resource]) -> BTreeSet<(Direction
             for r in rules.iter().filter(|r| r.effect < Effect::Deny) {
                 let id = r.id.to_string();
                 let hit = u.iter().zip(&t.rows).any(|(res, row)| {
-                    if !row.own.contains(&id) || row.own_dec != r.effect || row.combined != r.effect {
+                    if !row.own.contains(&id) || row.own_dec != r.effect || row.combined != r.effect
+                    {
                         return false;
                     }
                     let req = Request {
@@ -610,7 +661,9 @@ fn brute_diff(old: &Policy, new: &Policy, u: &[Resource]) -> BTreeSet<(Direction
                         skill: skill.map(str::to_string),
                         resource: res.clone(),
                     };
-                    let o = evaluate(other, &req).map(|d| d.effect).unwrap_or(Effect::Deny);
+                    let o = evaluate(other, &req)
+                        .map(|d| d.effect)
+                        .unwrap_or(Effect::Deny);
                     o > r.effect
                 });
                 let _ = &owner;
