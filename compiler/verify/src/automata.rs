@@ -183,22 +183,43 @@ pub(crate) fn explore(
             }
         }
 
-        for letter in 0..letters {
-            next.iter_mut().for_each(|w| *w = 0);
-            let mut alive = false;
-            for (p, pat) in patterns.iter().enumerate() {
-                let o = offsets.get(p).copied().unwrap_or(0);
-                for (i, item) in pat.items.iter().enumerate() {
-                    if get_bit(&state, o, i) && item.set.contains(letter) {
-                        set_bit(&mut next, o, if item.star { i } else { i + 1 });
-                        alive = true;
+        // Active positions of this state, per pattern: only they can move.
+        let mut active: Vec<(usize, usize, usize)> = Vec::new();
+        for (p, pat) in patterns.iter().enumerate() {
+            let o = offsets.get(p).copied().unwrap_or(0);
+            let w = words.get(p).copied().unwrap_or(0);
+            for k in 0..w {
+                let mut bits = state.get(o + k).copied().unwrap_or(0);
+                while bits != 0 {
+                    let i = k * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if i < pat.items.len() {
+                        active.push((p, o, i));
                     }
                 }
-                close(pat, &mut next, o);
+            }
+        }
+        for letter in 0..letters {
+            next.iter_mut().for_each(|w| *w = 0);
+            let mut touched: Vec<usize> = Vec::new();
+            for &(p, o, i) in &active {
+                let Some(item) = patterns.get(p).and_then(|pat| pat.items.get(i)) else {
+                    continue;
+                };
+                if item.set.contains(letter) {
+                    set_bit(&mut next, o, if item.star { i } else { i + 1 });
+                    if touched.last() != Some(&p) {
+                        touched.push(p);
+                    }
+                }
+            }
+            for &p in &touched {
+                if let Some(pat) = patterns.get(p) {
+                    close(pat, &mut next, offsets.get(p).copied().unwrap_or(0));
+                }
             }
             // All-dead states still count: the word matches no pattern, which
             // is a vector like any other (and is usually realisable).
-            let _ = alive;
             if index.contains_key(&next) {
                 // A second way into a known state is another word of its class.
                 if want_others {

@@ -15,7 +15,10 @@ use crate::encode::{Cache, Encoder, Limits, Outcome, Values};
 use crate::formula::{
     matcher_formula, Atom, Part, Schema, Slot, Unsupported, F, HOST_DOMAIN, HOST_V4, HOST_V6,
 };
-use crate::prune::{glob_may_overlap, may_overlap, net_range, surely_satisfiable, Index};
+use crate::prune::{
+    glob_may_overlap, may_overlap, net_range, surely_contains, surely_not_contained,
+    surely_satisfiable, Index,
+};
 use crate::report::{Finding, FindingKind, RuleRef, Stats};
 use crate::witness::{request, Who};
 use crate::Options;
@@ -143,6 +146,7 @@ pub(crate) struct Ctx<'p> {
     pub(crate) opts: &'p Options,
     pub(crate) cache: Cache,
     pub(crate) stats: Stats,
+    solver: std::rc::Rc<z3::Solver>,
 }
 
 /// The three "some rule of this effect matches" terms of one side.
@@ -219,7 +223,6 @@ impl Dec {
 fn limits(opts: &Options) -> Limits {
     Limits {
         max_states: opts.max_states,
-        timeout_ms: opts.timeout_ms,
     }
 }
 
@@ -230,6 +233,7 @@ impl<'p> Ctx<'p> {
             opts,
             cache: Cache::default(),
             stats: Stats::default(),
+            solver: crate::encode::thread_solver(opts.timeout_ms),
         }
     }
 
@@ -238,12 +242,12 @@ impl<'p> Ctx<'p> {
         let lim = limits(self.opts);
         if self.opts.naive {
             let mut fresh = Cache::default();
-            let e = Encoder::new(sc, formulas, lim, &mut fresh);
+            let e = Encoder::new(self.solver.clone(), sc, formulas, lim, &mut fresh);
             self.stats.explorations += fresh.explorations;
             e
         } else {
             let before = (self.cache.explorations, self.cache.hits);
-            let e = Encoder::new(sc, formulas, lim, &mut self.cache);
+            let e = Encoder::new(self.solver.clone(), sc, formulas, lim, &mut self.cache);
             self.stats.explorations += self.cache.explorations - before.0;
             self.stats.exploration_hits += self.cache.hits - before.1;
             e
@@ -442,7 +446,18 @@ impl<'p> Ctx<'p> {
             .filter(|&j| unit.own.get(j).is_some_and(|x| x.rule.effect == e))
             .collect();
         let vacuity = self.opts.naive || !surely_satisfiable(&r.rule.matcher);
-        let escalation = unit.is_skill() && e < Effect::Deny;
+        // No escalation when an agent grant at most as strict surely contains the
+        // rule and no stricter agent rule may overlap it.
+        let escalation = unit.is_skill()
+            && e < Effect::Deny
+            && (self.opts.naive
+                || agent_nb
+                    .iter()
+                    .filter_map(|&j| unit.agent.get(j))
+                    .any(|x| x.rule.effect > e)
+                || !agent_nb.iter().filter_map(|&j| unit.agent.get(j)).any(|x| {
+                    x.rule.effect <= e && surely_contains(&x.rule.matcher, &r.rule.matcher)
+                }));
         if !vacuity && higher.is_empty() && equal.is_empty() && !escalation {
             return;
         }
@@ -698,6 +713,9 @@ impl<'p> Ctx<'p> {
             let (Some(s), Some(ms)) = (unit.own.get(j), m_e.get(k)) else {
                 continue;
             };
+            if !self.opts.naive && surely_not_contained(&r.rule.matcher, &s.rule.matcher) {
+                continue;
+            }
             match self.check(&mut enc, &[m_r.clone(), ms.not()]) {
                 Outcome::Unsat { conclusive: true } if !inexact => {
                     if j > i {
@@ -718,7 +736,14 @@ impl<'p> Ctx<'p> {
                         ),
                     );
                     f.related = vec![s.rref()];
-                    if let Outcome::Sat(v) = self.check(&mut enc, std::slice::from_ref(&m_r)) {
+                    // Prefer an example the rule decides (not one a higher rule overrides).
+                    let mut decided = vec![m_r.clone()];
+                    decided.extend(m_h.iter().map(|b| b.not()));
+                    let sample = match self.check(&mut enc, &decided) {
+                        Outcome::Sat(v) => Outcome::Sat(v),
+                        _ => self.check(&mut enc, std::slice::from_ref(&m_r)),
+                    };
+                    if let Outcome::Sat(v) = sample {
                         let req = request(self.policy, &unit.who, &unit.part, &v);
                         match self.replay(&req) {
                             Ok(d) if d.matched.iter().any(|m| m.id == r.rule.id)
@@ -800,6 +825,13 @@ impl<'p> Ctx<'p> {
                                 .iter()
                                 .filter_map(|m| unit.agent.iter().find(|x| x.rule.id == m.id).map(RInfo::rref))
                                 .collect();
+                            if f.related.is_empty() {
+                                f.reason = Some(format!(
+                                    "agent {} has no {} rule that matches it (default deny)",
+                                    unit.who.agent,
+                                    unit.part.describe()
+                                ));
+                            }
                             f.witness = Some(req);
                             out.push(f);
                         }
@@ -1268,6 +1300,10 @@ impl<'p> Ctx<'p> {
                 .collect()
         };
         let (ro, ra) = (reads(fs_own), reads(fs_agent));
+        if !naive && !ro.iter().chain(&ra).any(|(e, _, _)| *e == Effect::Deny) {
+            // No deny read rule can touch the binary: nothing to report.
+            return;
+        }
         if exec_own.iter().chain(&exec_agent).any(|x| x.f.is_err()) {
             return;
         }
@@ -1301,10 +1337,20 @@ impl<'p> Ctx<'p> {
         } else {
             (Dec(vec![Side::of(&eo)]), Dec(vec![Side::of(&fo)]))
         };
+        // Only an explicit deny counts: reading binaries is usually just not
+        // granted (default deny), and execution does not need the read right.
+        let explicit = Bool::or(
+            &fo.iter()
+                .chain(&fa)
+                .filter(|(e, _)| *e == Effect::Deny)
+                .map(|(_, b)| b.clone())
+                .collect::<Vec<_>>(),
+        );
         let q = enc.define(&Bool::and(&[
             m_r,
             exec_dec.is(Effect::Allow),
             fs_dec.is(Effect::Deny),
+            explicit,
         ]));
         match self.check(&mut enc, &[q]) {
             Outcome::Sat(v) => {
@@ -1325,7 +1371,8 @@ impl<'p> Ctx<'p> {
                     (Ok(d), Ok(fd))
                         if d.effect == Effect::Allow
                             && d.deciding.iter().any(|m| m.id == r.rule.id)
-                            && fd.effect == Effect::Deny =>
+                            && fd.effect == Effect::Deny
+                            && !fd.deciding.is_empty() =>
                     {
                         let mut f = self.finding(
                             FindingKind::ExecFsMismatch,

@@ -60,10 +60,11 @@ Example:\n\n    tool fetch(url: url) { allow when url.host in { \"api.example.co
 Fix: allow the connection in `net`, or narrow the tool rule.";
     EXEC_FS_MISMATCH = "AP0507", "exec-fs-mismatch",
         "an exec rule allows a binary that the fs rules forbid reading",
-        "The exec rule allows running a binary whose path the same agent's or \
-skill's fs rules deny reading. Loaders read the binary, so enforcement at the \
-kernel layer makes the allowed execution fail, or the read denial is weaker than it \
-looks. Checked only for agents and skills that have fs read rules.\n\n\
+        "The exec rule allows running a binary whose path a deny rule of the same \
+agent's or skill's fs rules forbids reading. One layer grants what the other \
+explicitly refuses: either the execution is not meant to be allowed, or the read \
+denial is broader than intended. Only explicit deny rules count: not granting read \
+access to binaries (default deny) is normal, and execution does not need it.\n\n\
 Example:\n\n    fs { allow read \"/home/**\"  deny read \"/usr/**\" }\n    exec { allow \"/usr/bin/git\" }   # AP0507\n\n\
 Fix: allow reading the binary, or drop the exec rule.";
     ASSERTION_VIOLATED = "AP0508", "assertion-violated",

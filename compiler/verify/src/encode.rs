@@ -22,16 +22,29 @@ use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
-use z3::ast::{Array, Bool, Int, BV};
+use z3::ast::{Array, Bool, Int};
 use z3::{Model, Params, SatResult, Solver, Sort as ZSort};
+
+/// A solver for one worker thread, with the timeout set.
+pub(crate) fn thread_solver(timeout_ms: u32) -> Rc<Solver> {
+    let solver = Solver::new();
+    let mut params = Params::new();
+    params.set_u32("timeout", timeout_ms);
+    solver.set_params(&params);
+    Rc::new(solver)
+}
+
+impl Drop for Encoder<'_> {
+    fn drop(&mut self) {
+        self.solver.pop(1);
+    }
+}
 
 /// Tunables of the encoding.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
     /// Product states per exploration.
     pub(crate) max_states: usize,
-    /// Solver timeout per check, in milliseconds.
-    pub(crate) timeout_ms: u32,
 }
 
 /// Schemes whose URLs always have a host and a known default port.
@@ -100,7 +113,7 @@ struct StrGroup {
 
 struct AddrVar {
     v4: Bool,
-    bits: BV,
+    num: Int,
 }
 
 /// A concrete value of a slot in a model.
@@ -295,7 +308,7 @@ impl Gathered {
 /// The Z3 side of one query neighbourhood.
 pub(crate) struct Encoder<'s> {
     schema: Schema<'s>,
-    solver: Solver,
+    solver: Rc<Solver>,
     paths: BTreeMap<Slot, PathVar>,
     strs: BTreeMap<Slot, StrVar>,
     groups: Vec<StrGroup>,
@@ -337,6 +350,7 @@ fn lit_i(v: i64) -> Int {
 impl<'s> Encoder<'s> {
     /// Builds the encoding of every slot the formulas mention.
     pub(crate) fn new(
+        solver: Rc<Solver>,
         schema: Schema<'s>,
         formulas: &[&F],
         limits: Limits,
@@ -376,11 +390,9 @@ impl<'s> Encoder<'s> {
             g.addrs.insert(Slot::UrlIp(u.clone()));
         }
 
-        let solver = z3::Tactic::new("smt").solver();
-        let mut params = Params::new();
-        params.set_u32("timeout", limits.timeout_ms);
-        solver.set_params(&params);
-
+        // The thread's solver, in a scope of its own (popped on drop): the
+        // incremental solver is set up once per thread, not once per query.
+        solver.push();
         let mut enc = Encoder {
             schema,
             solver,
@@ -526,14 +538,17 @@ impl<'s> Encoder<'s> {
         }
         for s in &g.addrs {
             let v4 = Bool::fresh_const("v4");
-            let bits = BV::fresh_const("ip", 128);
-            // Canonical forms: an IPv4 address lives in the low 32 bits; an
-            // IPv6 address is never IPv4-mapped (the evaluator maps those to IPv4).
+            let num = Int::fresh_const("ip");
+            // Canonical forms: an IPv4 address is a 32-bit number; an IPv6
+            // address is never IPv4-mapped (the evaluator maps those to IPv4).
+            enc.solver.assert(num.ge(0));
             enc.solver
-                .assert(v4.implies(bits.extract(127, 32).eq(BV::from_u64(0, 96))));
-            let mapped = bits.extract(127, 32).eq(BV::from_u64(0xffff, 96));
+                .assert(v4.implies(num.lt(Int::from_u64(1 << 32))));
+            enc.solver.assert(num.le(Int::from_u128(u128::MAX)));
+            let (mlo, mhi) = (0xffff_u128 << 32, (0xffff_u128 << 32) | 0xffff_ffff);
+            let mapped = Bool::and(&[num.ge(Int::from_u128(mlo)), num.le(Int::from_u128(mhi))]);
             enc.solver.assert(v4.not().implies(mapped.not()));
-            enc.addrs.insert(s.clone(), AddrVar { v4, bits });
+            enc.addrs.insert(s.clone(), AddrVar { v4, num });
         }
         let int_sort = ZSort::int();
         let bool_sort = ZSort::bool();
@@ -815,15 +830,8 @@ impl<'s> Encoder<'s> {
                 .eval(&v.v4, true)
                 .and_then(|b| b.as_bool())
                 .unwrap_or(false);
-            let hi = m
-                .eval(&v.bits.extract(127, 64), true)
-                .and_then(|x| x.as_u64())
-                .unwrap_or(0);
-            let lo = m
-                .eval(&v.bits.extract(63, 0), true)
-                .and_then(|x| x.as_u64())
-                .unwrap_or(0);
-            let bits = (u128::from(hi) << 64) | u128::from(lo);
+            let num = m.eval(&v.num, true).and_then(|x| x.as_u128()).unwrap_or(0);
+            let bits = num;
             let addr = if v4 {
                 IpAddr::V4(Ipv4Addr::from(
                     u32::try_from(bits & 0xffff_ffff).unwrap_or(0),
@@ -867,29 +875,13 @@ impl<'s> Encoder<'s> {
 }
 
 fn cidr_bool(v: &AddrVar, net: &IpNet) -> Bool {
-    let len = u32::from(net.prefix_len());
-    match net {
-        IpNet::V4(n) => {
-            if len == 0 {
-                return v.v4.clone();
-            }
-            let want = u64::from(u32::from(n.network())) >> (32 - len);
-            Bool::and(&[
-                v.v4.clone(),
-                v.bits.extract(31, 32 - len).eq(BV::from_u64(want, len)),
-            ])
-        }
-        IpNet::V6(n) => {
-            if len == 0 {
-                return v.v4.not();
-            }
-            let bits = u128::from(n.network()) >> (128 - len);
-            let hi = BV::from_u64((bits >> 64) as u64, 64);
-            let lo = BV::from_u64(bits as u64, 64);
-            let want = hi.concat(&lo).extract(len - 1, 0);
-            Bool::and(&[v.v4.not(), v.bits.extract(127, 128 - len).eq(want)])
-        }
-    }
+    let (v4, lo, hi) = crate::prune::net_range(net);
+    let fam = if v4 { v.v4.clone() } else { v.v4.not() };
+    Bool::and(&[
+        fam,
+        v.num.ge(Int::from_u128(lo)),
+        v.num.le(Int::from_u128(hi)),
+    ])
 }
 
 /// The default value of a param or argument type, for slots no formula reads.

@@ -49,7 +49,6 @@ use agentpol::diag::Severity;
 use agentpol::ir::Policy;
 use check::{Ctx, Unit};
 use formula::Part;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// How to run the verifier.
@@ -97,18 +96,19 @@ pub(crate) fn run_jobs<'p, J: Sync, R: Send>(
     jobs: &[J],
     work: impl Fn(&mut Ctx<'p>, &J) -> R + Sync,
 ) -> (Vec<R>, Stats) {
-    let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
     let stats = Mutex::new(Stats::default());
     let threads = opts.threads.max(1).min(jobs.len().max(1));
     std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
+        for t in 0..threads {
+            let (results, stats, work) = (&results, &stats, &work);
+            s.spawn(move || {
                 let mut ctx = Ctx::new(policy, opts);
                 let mut mine = Vec::new();
-                loop {
-                    let j = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(j) else { break };
+                // Static round-robin: each thread's solver sees the same queries
+                // in the same order on every run, so models (witnesses) are
+                // reproducible for a given thread count.
+                for (j, job) in jobs.iter().enumerate().skip(t).step_by(threads) {
                     mine.push((j, work(&mut ctx, job)));
                 }
                 if let Ok(mut r) = results.lock() {

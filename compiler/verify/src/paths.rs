@@ -145,7 +145,7 @@ pub(crate) fn path_universe(globs: &[&Glob], max_states: usize) -> PathUniverse 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::glob;
+    use crate::build::glob;
     use agentpol::eval::matching::glob_matches;
 
     fn check(globs: &[&str]) -> PathUniverse {

@@ -371,6 +371,40 @@ fn conditions_may_overlap(a: &[Atom], b: &[Atom]) -> bool {
             }
         }
     }
+    // Positive `like` patterns (and literal values) on the same operand must agree.
+    let likes = |cs: &[Atom]| -> Vec<((String, Option<agentpol::ir::UrlField>), CharPattern)> {
+        cs.iter()
+            .filter(|x| !x.negated)
+            .filter_map(|x| match &x.test {
+                Test::Like { lhs, pattern } => Some((
+                    (lhs.arg.clone(), lhs.field),
+                    CharPattern::like(&pattern.pieces),
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    let (la, lb) = (likes(a), likes(b));
+    for (k, p) in &la {
+        for (k2, q) in &lb {
+            if k == k2 && !like_may_overlap(p, q) {
+                return false;
+            }
+        }
+    }
+    for (f, ls) in [(&fa, &lb), (&fb, &la)] {
+        for (k, p) in ls {
+            if let Some(vs) = f.values.get(k) {
+                let any = vs.iter().any(|v| match v {
+                    Value::Str(s) => p.matches(s),
+                    _ => true,
+                });
+                if !any {
+                    return false;
+                }
+            }
+        }
+    }
     // A positive literal value on one side that the other side negates.
     for (f, other) in [(&fa, b), (&fb, a)] {
         for (k, vs) in &f.values {
@@ -409,10 +443,12 @@ pub(crate) fn surely_satisfiable(m: &Matcher) -> bool {
             Segment::Wild(p) => {
                 let cp = CharPattern::glob_segment(p);
                 // A witness: each `One` takes the first character of its set.
-                cp.satisfiable() && !cp.matches(".") && !cp.matches("..") && {
-                    let w = cp.shortest();
-                    w.is_some_and(|w| !w.is_empty() && w != "." && w != "..")
-                }
+                // A concrete valid segment the pattern matches, checked by matching it.
+                cp.satisfiable()
+                    && [cp.shortest(), cp.shortest_with_star()]
+                        .into_iter()
+                        .flatten()
+                        .any(|w| !w.is_empty() && w != "." && w != ".." && cp.matches(&w))
             }
         })
     };
@@ -431,7 +467,7 @@ pub(crate) fn surely_satisfiable(m: &Matcher) -> bool {
                     })
                 })
         }
-        Matcher::Tool { conditions, .. } => conditions.is_empty(),
+        Matcher::Tool { conditions, .. } => conditions_surely_satisfiable(conditions),
         Matcher::Env { vars } => !vars.is_empty(),
     }
 }
@@ -761,5 +797,139 @@ impl Index {
         out.sort_unstable();
         out.dedup();
         out
+    }
+}
+
+/// A conjunction whose atoms each read a different operand, and each of
+/// which alone can hold, can hold: the operands are independent values.
+/// Anything else (shared operands, URL parts, negated path tests) is left to
+/// the solver.
+fn conditions_surely_satisfiable(cs: &[Atom]) -> bool {
+    let mut seen: BTreeSet<(String, bool)> = BTreeSet::new();
+    for a in cs {
+        let (operand, alone_ok) = match &a.test {
+            Test::Eq { lhs, rhs } => (lhs, lhs.field.is_none() && !matches!(rhs, Scalar::Param(_))),
+            Test::In { lhs, set } => (
+                lhs,
+                lhs.field.is_none()
+                    && match set {
+                        SetOperand::Lit(items) => a.negated || !items.is_empty(),
+                        SetOperand::Param(_) => false,
+                    },
+            ),
+            Test::Cmp {
+                lhs,
+                op,
+                rhs: Scalar::Lit(Value::Int(v)),
+            } => {
+                // `x < i64::MIN` and `x > i64::MAX` cannot hold (nor their negations' duals).
+                let impossible = match (op, a.negated) {
+                    (CmpOp::Lt, false) | (CmpOp::Ge, true) => *v == i64::MIN,
+                    (CmpOp::Gt, false) | (CmpOp::Le, true) => *v == i64::MAX,
+                    _ => false,
+                };
+                (lhs, lhs.field.is_none() && !impossible)
+            }
+            Test::Like { lhs, pattern } => {
+                let all_stars = pattern
+                    .pieces
+                    .iter()
+                    .all(|p| matches!(p, agentpol::ir::LikePiece::Star));
+                (lhs, lhs.field.is_none() && !(a.negated && all_stars))
+            }
+            Test::Tainted { arg } => {
+                if !seen.insert((format!("tainted:{arg}"), true)) {
+                    return false;
+                }
+                continue;
+            }
+            _ => return false,
+        };
+        if !alone_ok || !seen.insert((operand.arg.clone(), false)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Does `outer` surely match every request `inner` matches? (False when unsure.)
+pub(crate) fn surely_contains(outer: &Matcher, inner: &Matcher) -> bool {
+    match (outer, inner) {
+        (Matcher::Fs { globs: o }, Matcher::Fs { globs: i }) => i
+            .iter()
+            .all(|g| o.iter().any(|h| glob_surely_contains(h, g))),
+        (
+            Matcher::Exec {
+                binaries: o,
+                args: None,
+            },
+            Matcher::Exec { binaries: i, .. },
+        ) => i
+            .iter()
+            .all(|g| o.iter().any(|h| glob_surely_contains(h, g))),
+        (
+            Matcher::Tool {
+                tool: to,
+                conditions: co,
+            },
+            Matcher::Tool {
+                tool: ti,
+                conditions: ci,
+            },
+        ) => (to.is_none() || to == ti) && co.iter().all(|a| ci.contains(a)),
+        (Matcher::Env { vars: o }, Matcher::Env { vars: i }) => i.iter().all(|v| o.contains(v)),
+        _ => false,
+    }
+}
+
+/// `outer` is `L/**` (literal segments, then one trailing `**`) and `inner`
+/// starts with the same literal segments; or they are equal.
+fn glob_surely_contains(outer: &Glob, inner: &Glob) -> bool {
+    if outer == inner {
+        return true;
+    }
+    match outer.segments.split_last() {
+        Some((Segment::Any, lits)) => {
+            lits.iter().all(|s| matches!(s, Segment::Lit(_)))
+                && inner.segments.len() >= lits.len()
+                && lits.iter().zip(&inner.segments).all(|(a, b)| a == b)
+        }
+        _ => false,
+    }
+}
+
+/// Is `inner` surely *not* contained in `outer`? (False when unsure.) A
+/// dimension that `outer` restricts and `inner` leaves open (or restricts
+/// to requests `outer` cannot match) proves it.
+pub(crate) fn surely_not_contained(inner: &Matcher, outer: &Matcher) -> bool {
+    match (inner, outer) {
+        (
+            Matcher::Net {
+                proto: pi,
+                hosts: hi,
+                ports: ri,
+            },
+            Matcher::Net {
+                proto: po,
+                hosts: ho,
+                ports: ro,
+            },
+        ) => {
+            let proto = *po != Proto::Any && pi != po;
+            let ports = ro.is_some() && ri.is_none();
+            let hosts = match (hi, ho) {
+                (None, Some(_)) => true,
+                (Some(i), Some(o)) => {
+                    let cidr = |h: &Host| matches!(h, Host::Cidr(_));
+                    // A domain-only request (no address) escapes an address-only
+                    // outer rule, and the reverse.
+                    (i.iter().any(|h| !cidr(h)) && o.iter().all(cidr))
+                        || (i.iter().any(cidr) && o.iter().all(|h| !cidr(h)))
+                }
+                _ => false,
+            };
+            proto || ports || hosts
+        }
+        _ => false,
     }
 }

@@ -204,6 +204,24 @@ impl CharPattern {
         Some(out)
     }
 
+    /// The shortest string with the first star taking one character (if the
+    /// star's set has a readable one).
+    pub(crate) fn shortest_with_star(&self) -> Option<String> {
+        let mut out = String::new();
+        let mut starred = false;
+        for i in &self.0 {
+            match i {
+                CItem::One(s) => out.push(s.pick()?),
+                CItem::Star(s) if !starred => {
+                    out.push(s.pick()?);
+                    starred = true;
+                }
+                CItem::Star(_) => {}
+            }
+        }
+        starred.then_some(out)
+    }
+
     /// Does the pattern match `s`? (Direct backtracking; for tests and cheap checks.)
     pub(crate) fn matches(&self, s: &str) -> bool {
         let chars: Vec<u32> = s.chars().map(|c| c as u32).collect();
@@ -434,6 +452,26 @@ fn candidates(lo: u32, hi: u32) -> Vec<char> {
     out
 }
 
+/// The most readable character of `lo..=hi` (what `candidates` puts first).
+fn first_candidate(lo: u32, hi: u32) -> Option<char> {
+    const RANKED: &[(u32, u32)] = &[
+        (b'a' as u32, b'z' as u32),
+        (b'0' as u32, b'9' as u32),
+        (b'_' as u32, b'_' as u32),
+        (b'-' as u32, b'-' as u32),
+        (b'.' as u32, b'.' as u32),
+        (b'A' as u32, b'Z' as u32),
+        (0x21, 0x7e),
+    ];
+    for &(a, b) in RANKED {
+        let x = a.max(lo);
+        if x <= b.min(hi) {
+            return char::from_u32(x);
+        }
+    }
+    (lo..=hi).find_map(char::from_u32)
+}
+
 /// Rank of a character for witness readability (lower is better).
 fn rank(c: char) -> u32 {
     match c {
@@ -479,7 +517,7 @@ pub(crate) fn universe(
         if lo > hi || (0xD800..0xE000).contains(&lo) {
             continue;
         }
-        if let Some(&c) = candidates(lo, hi).first() {
+        if let Some(c) = first_candidate(lo, hi) {
             letters.push(((lo, hi), c));
         }
     }
