@@ -89,8 +89,6 @@ pub fn generate(cfg: GenConfig) -> (Policy, Vec<Planted>) {
         line += 1;
         line
     };
-    // Plants are spread evenly over the rules written so far.
-    let mut written = 0usize;
     for ai in 0..agents_n {
         let name = format!("agent{ai}");
         let mut rules: Vec<Rule> = Vec::new();
@@ -98,7 +96,8 @@ pub fn generate(cfg: GenConfig) -> (Policy, Vec<Planted>) {
         let mut k = 0usize;
         while rules.len() + skill_rules.len() < per_agent {
             k += 1;
-            written = agents
+            // Plants are spread evenly over the rules written so far.
+            let written = agents
                 .iter()
                 .map(|a: &agentpol::ir::Agent| {
                     a.rules.len() + a.skills.iter().map(|s| s.rules.len()).sum::<usize>()

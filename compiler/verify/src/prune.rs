@@ -151,8 +151,8 @@ fn globs_may_overlap(a: &[Glob], b: &[Glob]) -> bool {
 /// May two globs match a common path? Compares the rigid parts before the
 /// first and after the last `**`, segment by segment.
 pub(crate) fn glob_may_overlap(a: &Glob, b: &Glob) -> bool {
-    let any_a = a.segments.iter().any(|s| *s == Segment::Any);
-    let any_b = b.segments.iter().any(|s| *s == Segment::Any);
+    let any_a = a.segments.contains(&Segment::Any);
+    let any_b = b.segments.contains(&Segment::Any);
     let fixed = |g: &Glob| g.segments.iter().filter(|s| **s != Segment::Any).count();
     if !any_a && !any_b && a.segments.len() != b.segments.len() {
         return false;
@@ -209,7 +209,7 @@ fn pieces_may_overlap(p: &[Piece], q: &[Piece]) -> bool {
         _ => String::new(),
     };
     let trail = |ps: &[Piece]| match ps.last() {
-        Some(Piece::Lit(s)) if ps.len() > 1 || ps.first().is_some() => s.clone(),
+        Some(Piece::Lit(s)) => s.clone(),
         _ => String::new(),
     };
     let (a, b) = (lead(p), lead(q));
