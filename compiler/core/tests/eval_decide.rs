@@ -61,6 +61,14 @@ fn ask_between_allow_and_deny() {
     let r = tool_req("a", "t", json!({}), json!({}));
     assert_eq!(effect(&p, &r), Ask);
     assert_eq!(deciding(&p, &r), vec!["ask"]);
+    let d = evaluate(&p, &r).unwrap();
+    assert_eq!(
+        d.reason,
+        format!(
+            "needs a human's approval: ask by ask (test.agentpol:{}:5)",
+            d.deciding[0].src.line
+        )
+    );
     p.agents[0].rules.insert(0, t("deny", Deny));
     assert_eq!(effect(&p, &r), Deny);
     assert_eq!(deciding(&p, &r), vec!["deny"]);

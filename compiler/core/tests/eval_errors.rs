@@ -9,7 +9,6 @@ use agentpol::request::Request;
 use agentpol::source::SourceMap;
 use agentpol::span::Span;
 use eval_common::*;
-use serde_json::json;
 
 /// The policy all requests here are checked against.
 fn fixture() -> Policy {
@@ -423,5 +422,26 @@ fn every_eval_code_is_registered_with_an_explanation() {
             c.code
         );
         assert_eq!(agentpol::diag::lookup(c.code), Some(*c));
+    }
+}
+
+/// The request examples of `lang-spec/requests.md` (its first json block) are
+/// all accepted by `parse_request`, so the documentation cannot drift.
+#[test]
+fn requests_md_examples_parse() {
+    let doc = include_str!("../../../lang-spec/requests.md");
+    let block = doc
+        .split("```json")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a json block in requests.md");
+    let values: Vec<serde_json::Value> = serde_json::Deserializer::from_str(block)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("the block is a sequence of JSON values");
+    assert_eq!(values.len(), 5);
+    for v in values {
+        let text = v.to_string();
+        parse_request(&text).unwrap_or_else(|e| panic!("{text}\n{e}"));
     }
 }

@@ -164,6 +164,27 @@ fn hand_built_negated_class_never_matches_slash() {
 }
 
 #[test]
+fn class_range_spanning_slash_stays_in_its_segment() {
+    // `[--a]` is the range 0x2d..=0x61, which holds `/` (0x2f); found by the
+    // glob-vs-regex property test (the regex side was wrong, not this one).
+    let g = Glob {
+        pattern: "/*[--a]*".into(),
+        segments: vec![Segment::Wild(vec![
+            Piece::Star,
+            Piece::Class {
+                negated: false,
+                ranges: vec![('-', 'a')],
+            },
+            Piece::Star,
+        ])],
+    };
+    assert!(!glob_matches(&g, "/a/a"));
+    assert!(glob_matches(&g, "/x-y"));
+    assert!(glob_matches(&g, "/a"));
+    assert!(!glob_matches(&g, "/zz"));
+}
+
+#[test]
 fn relative_paths_match_nothing() {
     assert!(!glob_matches(&glob("/**"), "a/b"));
     assert!(!glob_matches(&glob("/**"), ""));
@@ -394,6 +415,13 @@ fn url_parts() {
         "no brackets"
     );
     assert_eq!(url_field(&v6, UrlField::Port), Some(Value::Int(8080)));
+
+    let mapped = parse_url("http://[::ffff:192.0.2.1]/").unwrap();
+    assert_eq!(
+        url_field(&mapped, UrlField::Host),
+        Some(Value::Str("192.0.2.1".into())),
+        "IPv4-mapped literal is its IPv4 address"
+    );
 
     let upper = parse_url("HTTPS://API.GitHub.COM./x").unwrap();
     assert_eq!(

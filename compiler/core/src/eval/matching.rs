@@ -247,7 +247,8 @@ pub fn proto_matches(rule: Proto, request: Proto) -> bool {
 /// The host of a URL, as the `url` crate (WHATWG) parsed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UrlHost {
-    /// An IP literal (for `http://[::1]/`, the address without brackets).
+    /// An IP literal (for `http://[::1]/`, the address without brackets;
+    /// IPv4-mapped IPv6 literals as IPv4).
     Ip(IpAddr),
     /// A domain, normalised as in [`normalize_domain`].
     Domain(String),
@@ -264,12 +265,13 @@ impl UrlHost {
     }
 }
 
-/// The URL's host: never the userinfo (`https://good@evil/` has host `evil`).
-/// None when the URL has no host or an empty one (`mailto:`, `file:///x`).
+/// The URL's host: never the userinfo (`https://good@evil/` has host `evil`);
+/// an IPv4-mapped IPv6 literal is its IPv4 address. None when the URL has no host or an empty one (`mailto:`, `file:///x`).
 pub fn url_host(url: &url::Url) -> Option<UrlHost> {
     match url.host()? {
         url::Host::Ipv4(a) => Some(UrlHost::Ip(IpAddr::V4(a))),
-        url::Host::Ipv6(a) => Some(UrlHost::Ip(IpAddr::V6(a))),
+        // `http://[::ffff:192.0.2.1]/` is the IPv4 host 192.0.2.1 (semantics.md §5).
+        url::Host::Ipv6(a) => Some(UrlHost::Ip(canonical_addr(IpAddr::V6(a)))),
         url::Host::Domain(d) => {
             let d = normalize_domain(d);
             (!d.is_empty()).then_some(UrlHost::Domain(d))

@@ -52,9 +52,7 @@ impl RequestError {
             help: help.into(),
         }
     }
-}
 
-impl RequestError {
     /// The error as a diagnostic at `span`: the request's text (for
     /// `agentpolc eval --request FILE`) or the `expect` line it came from.
     pub fn to_diag(&self, span: crate::span::Span) -> crate::diag::Diag {
@@ -367,7 +365,7 @@ fn reason(
     if !deciding.is_empty() {
         let verb = match effect {
             Effect::Allow => "allowed by",
-            Effect::Ask => "needs a human's approval (ask) by",
+            Effect::Ask => "needs a human's approval: ask by",
             Effect::Deny => "denied by",
         };
         return format!("{verb} {}", rule_list(policy, deciding));
@@ -389,7 +387,7 @@ fn reason(
 /// An error from a rule that breaks the IR's invariants.
 fn ill_formed(policy: &Policy, rule: &Rule, what: &str) -> RequestError {
     RequestError::new(
-        &codes::ILL_FORMED_POLICY,
+        &codes::ILL_FORMED_IR,
         "",
         format!("rule {} ({}) is ill-formed: {what}", rule.id, location(policy, &rule.src)),
         "this is a compiler bug (or a hand-edited IR): report it with the policy and `agentpolc build --emit ir`",
@@ -398,7 +396,7 @@ fn ill_formed(policy: &Policy, rule: &Rule, what: &str) -> RequestError {
 
 fn unbound_param(name: &str, rule: &Rule, policy: &Policy) -> RequestError {
     RequestError::new(
-        &codes::UNBOUND_PARAM,
+        &codes::REQUEST_UNBOUND_PARAM,
         format!("/params/{}", pointer(name)),
         format!(
             "param `{name}` is not bound, but rule {} ({}) reads it",

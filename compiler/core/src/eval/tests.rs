@@ -70,7 +70,7 @@ pub fn failure_diag(policy: &Policy, outcome: &TestOutcome) -> Option<Diag> {
     }
     let got = outcome.actual_text();
     let mut diag = Diag::error(
-        &codes::TEST_FAILED,
+        &codes::TEST_EXPECTATION_FAILED,
         outcome.src.span,
         format!(
             "test \"{}\": expected {}, got {got}",
@@ -83,7 +83,7 @@ pub fn failure_diag(policy: &Policy, outcome: &TestOutcome) -> Option<Diag> {
             for r in &d.deciding {
                 diag = diag.with_label(
                     r.src.span,
-                    format!("this {} rule of {} decided", r.effect, r.owner),
+                    format!("this {} rule of `{}` decided", r.effect, r.owner),
                 );
             }
             let verb = match d.effect {

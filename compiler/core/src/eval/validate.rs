@@ -115,7 +115,7 @@ pub(super) fn check_request<'a>(
 ) -> Result<(&'a Agent, Option<&'a Skill>, Checked<'a>), RequestError> {
     let agent = policy.agent(&request.agent).ok_or_else(|| {
         RequestError::new(
-            &codes::UNKNOWN_AGENT,
+            &codes::REQUEST_UNKNOWN_AGENT,
             "/agent",
             format!("the policy has no agent `{}`", request.agent),
             suggestion_help(
@@ -134,7 +134,7 @@ pub(super) fn check_request<'a>(
                 .find(|s| &s.name == name)
                 .ok_or_else(|| {
                     RequestError::new(
-                        &codes::UNKNOWN_SKILL,
+                        &codes::REQUEST_UNKNOWN_SKILL,
                         "/skill",
                         format!("agent `{}` has no skill `{name}`", agent.name),
                         suggestion_help(
@@ -176,7 +176,7 @@ pub(super) fn check_request<'a>(
             }
             if *proto == Proto::Any {
                 return Err(RequestError::new(
-                    &codes::BAD_PROTOCOL,
+                    &codes::REQUEST_BAD_PROTOCOL,
                     "/proto",
                     "the net request's `proto` is `any`, which is not a concrete protocol",
                     "give the socket's protocol: \"tcp\" or \"udp\"",
@@ -211,7 +211,7 @@ pub(super) fn check_request<'a>(
 fn wrong_action(action: Action, kind: &str, allowed: &str) -> RequestError {
     let its_kind = kind_name(action.kind());
     RequestError::new(
-        &codes::WRONG_ACTION,
+        &codes::REQUEST_WRONG_ACTION,
         "/action",
         format!(
             "action `{}` is {} {its_kind} action, not {} {kind} action",
@@ -247,7 +247,7 @@ fn kind_name(kind: Kind) -> &'static str {
 fn check_path<'a>(path: &'a str, field: &str, what: &str) -> Result<&'a str, RequestError> {
     normalize_request_path(path).map_err(|why| {
         RequestError::new(
-            &codes::BAD_REQUEST_PATH,
+            &codes::REQUEST_BAD_PATH,
             field,
             format!("{what} {path:?} is not usable: {why}"),
             "give the absolute, normalised path the kernel reports (symlinks resolved, no `//`, `.` or `..`)",
@@ -258,7 +258,7 @@ fn check_path<'a>(path: &'a str, field: &str, what: &str) -> Result<&'a str, Req
 fn check_domain(domain: &str) -> Result<String, RequestError> {
     let bad = |why: &str| {
         RequestError::new(
-            &codes::BAD_DOMAIN,
+            &codes::REQUEST_BAD_DOMAIN,
             "/domain",
             format!("the net request's domain {domain:?} is not usable: {why}"),
             "give the ASCII DNS name the agent asked for (internationalised names in punycode, `xn--...`), or leave `domain` out",
@@ -287,7 +287,7 @@ fn check_tool_call<'a>(
 ) -> Result<ToolCall<'a>, RequestError> {
     let sig = policy.tool(tool).ok_or_else(|| {
         RequestError::new(
-            &codes::UNKNOWN_TOOL,
+            &codes::REQUEST_UNKNOWN_TOOL,
             "/tool",
             format!("the policy declares no tool `{tool}`"),
             suggestion_help(tool, policy.tools.iter().map(|t| t.name.as_str()), "tools"),
@@ -299,7 +299,7 @@ fn check_tool_call<'a>(
     for name in args.keys() {
         if sig.arg(name).is_none() {
             return Err(RequestError::new(
-                &codes::UNKNOWN_ARGUMENT,
+                &codes::REQUEST_UNKNOWN_ARGUMENT,
                 format!("/args/{}", pointer(name)),
                 format!("tool `{}` has no argument `{name}`", sig.name),
                 suggestion_help(name, declared(), "arguments"),
@@ -309,7 +309,7 @@ fn check_tool_call<'a>(
     for (i, name) in tainted.iter().enumerate() {
         if sig.arg(name).is_none() {
             return Err(RequestError::new(
-                &codes::UNKNOWN_ARGUMENT,
+                &codes::REQUEST_UNKNOWN_ARGUMENT,
                 format!("/tainted/{i}"),
                 format!(
                     "`tainted` names `{name}`, which is not an argument of tool `{}`",
@@ -324,7 +324,7 @@ fn check_tool_call<'a>(
         let field = format!("/args/{}", pointer(&arg.name));
         let Some(value) = args.get(&arg.name) else {
             return Err(RequestError::new(
-                &codes::MISSING_ARGUMENT,
+                &codes::REQUEST_MISSING_ARGUMENT,
                 field,
                 format!(
                     "tool `{}` needs argument `{}` ({}), which the request does not give",
@@ -341,7 +341,7 @@ fn check_tool_call<'a>(
         };
         let ill_typed = |why: String| {
             RequestError::new(
-                &codes::ILL_TYPED_ARGUMENT,
+                &codes::REQUEST_ILL_TYPED_ARGUMENT,
                 field.clone(),
                 format!("argument `{}` of tool `{}` {why}", arg.name, sig.name),
                 format!("the signature is `{}({})`", sig.name, signature(sig)),
@@ -387,7 +387,7 @@ fn check_tool_call<'a>(
         let field = format!("/params/{}", pointer(name));
         let Some(decl) = policy.param(name) else {
             return Err(RequestError::new(
-                &codes::UNKNOWN_PARAM,
+                &codes::REQUEST_UNKNOWN_PARAM,
                 field,
                 format!("the request binds param `{name}`, which the policy does not declare"),
                 suggestion_help(
@@ -399,7 +399,7 @@ fn check_tool_call<'a>(
         };
         let v = param_value(decl.ty, value).ok_or_else(|| {
             RequestError::new(
-                &codes::ILL_TYPED_PARAM,
+                &codes::REQUEST_ILL_TYPED_PARAM,
                 field.clone(),
                 format!(
                     "param `{name}` is declared {} but is bound to {}",
