@@ -446,15 +446,10 @@ impl<'p> Ctx<'p> {
             .filter(|&j| unit.own.get(j).is_some_and(|x| x.rule.effect == e))
             .collect();
         let vacuity = self.opts.naive || !surely_satisfiable(&r.rule.matcher);
-        // No escalation when an agent grant at most as strict surely contains the
-        // rule and no stricter agent rule may overlap it.
+        // No escalation when an agent grant at most as strict surely contains the rule.
         let escalation = unit.is_skill()
             && e < Effect::Deny
             && (self.opts.naive
-                || agent_nb
-                    .iter()
-                    .filter_map(|&j| unit.agent.get(j))
-                    .any(|x| x.rule.effect > e)
                 || !agent_nb.iter().filter_map(|&j| unit.agent.get(j)).any(|x| {
                     x.rule.effect <= e && surely_contains(&x.rule.matcher, &r.rule.matcher)
                 }));
@@ -779,11 +774,14 @@ impl<'p> Ctx<'p> {
                     .filter_map(|(&j, b)| unit.own.get(j).map(|x| (x.rule.effect, b.clone())))
                     .collect::<Vec<_>>(),
             );
-            let agent_side = Side::of(
+            // The agent does not grant it: no agent rule at most as strict matches
+            // (its own denies overriding its grants are its exceptions, not an escalation).
+            let agent_grants = Bool::or(
                 &agent_nb
                     .iter()
                     .zip(&m_a)
-                    .filter_map(|(&j, b)| unit.agent.get(j).map(|x| (x.rule.effect, b.clone())))
+                    .filter(|(&j, _)| unit.agent.get(j).is_some_and(|x| x.rule.effect <= e))
+                    .map(|(_, b)| b.clone())
                     .collect::<Vec<_>>(),
             );
             let not_higher = Bool::and(&[
@@ -794,7 +792,7 @@ impl<'p> Ctx<'p> {
                     Bool::from_bool(true)
                 },
             ]);
-            let agent_refuses = enc.define(&agent_side.at_most(e).not());
+            let agent_refuses = enc.define(&agent_grants.not());
             let nh = enc.define(&not_higher);
             match self.check(&mut enc, &[m_r.clone(), nh, agent_refuses]) {
                 Outcome::Sat(v) => {
@@ -807,6 +805,7 @@ impl<'p> Ctx<'p> {
                         (Ok(d), Ok(ad))
                             if d.effect > e
                                 && ad.effect > e
+                                && ad.matched.iter().all(|m| m.effect > e)
                                 && d.matched.iter().any(|m| m.id == r.rule.id) =>
                         {
                             let mut f = self.finding(
@@ -816,7 +815,7 @@ impl<'p> Ctx<'p> {
                                 r.rule.src,
                                 Some(r.rref()),
                                 format!(
-                                    "skill rule {} grants ({}) a request that agent {} decides {}",
+                                    "skill rule {} grants ({}) a request that agent {} does not grant (it decides {})",
                                     r.rule.id, e, unit.who.agent, ad.effect
                                 ),
                             );
@@ -1053,7 +1052,8 @@ impl<'p> Ctx<'p> {
         }
         let kind_atom = |k| F::atom(Atom::HostKind(Slot::UrlHostKind(ua.clone()), k));
         let port_known = F::atom(Atom::Bool(Slot::UrlPortKnown(ua.clone())));
-        // A rule that says nothing about the scheme or port is read as meaning
+        // A rule that says nothing about the port is read as meaning the default
+        // port of its scheme, and one that says nothing about the scheme as
         // `https://host/`: other ports being closed is then expected, not a finding.
         let mut atoms = Vec::new();
         fr.atoms(&mut atoms);
@@ -1065,22 +1065,47 @@ impl<'p> Ctx<'p> {
                 Atom::InIntParam(s, _) | Atom::InStrParam(s, _) => s,
                 _ => return false,
             };
-            *s == Slot::UrlPort(ua.clone()) || *s == Slot::UrlScheme(ua.clone())
+            *s == Slot::UrlPort(ua.clone())
         });
-        let default_https = F::and(vec![
+        let names_scheme = atoms.iter().any(|a| {
+            matches!(a, Atom::Pat(s, _) | Atom::StrEq(s, _) | Atom::InStrParam(s, _)
+                if *s == Slot::UrlScheme(ua.clone()))
+        });
+        let scheme_is = |x: &str| {
             F::atom(Atom::Pat(
                 Slot::UrlScheme(ua.clone()),
-                crate::strings::CharPattern::literal("https"),
-            )),
-            F::atom(Atom::IntEq(
-                Slot::UrlPort(ua.clone()),
-                crate::formula::IntTerm::Lit(443),
-            )),
-        ]);
+                crate::strings::CharPattern::literal(x),
+            ))
+        };
+        // Without a scheme in the rule, the URL meant is `https://...`.
+        let defaults: &[(&str, i64)] = if names_scheme {
+            &[
+                ("https", 443),
+                ("http", 80),
+                ("wss", 443),
+                ("ws", 80),
+                ("ftp", 21),
+            ]
+        } else {
+            &[("https", 443)]
+        };
+        let default_port = F::and(
+            std::iter::once(F::or(defaults.iter().map(|(x, _)| scheme_is(x)).collect()))
+                .chain(defaults.iter().map(|(x, p)| {
+                    F::or(vec![
+                        F::not(scheme_is(x)),
+                        F::atom(Atom::IntEq(
+                            Slot::UrlPort(ua.clone()),
+                            crate::formula::IntTerm::Lit(*p),
+                        )),
+                    ])
+                }))
+                .collect(),
+        );
         let scope = if explicit {
             F::Const(true)
         } else {
-            default_https
+            default_port
         };
         all.push(&scope);
         let guard = F::and(vec![port_known.clone(), kind_atom(HOST_DOMAIN)]);

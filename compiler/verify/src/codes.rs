@@ -43,8 +43,11 @@ Nothing needs fixing unless the exception is unintended.";
         "a skill rule grants a request that its agent does not",
         "A skill's decision is combined with its agent's: a request is allowed only \
 when both allow it (semantics.md section 1). This skill rule grants a request (the \
-diagnostic shows one) that the agent itself denies or only asks about, so the \
-grant silently does nothing for that request. A skill can only narrow its agent.\n\n\
+diagnostic shows one) that no rule of the agent grants at the same level (no agent \
+allow rule for an allow, no agent allow or ask rule for an ask), so the grant silently \
+does nothing for that request: a skill can only narrow its agent. Requests that the \
+agent grants but then refuses by one of its own deny rules (its exceptions, such as \
+the standard secrets baseline) are not escalations.\n\n\
 Example:\n\n    agent a {\n      fs { allow read \"~/work/**\" }\n      skill s { fs { allow read \"/etc/**\" } }   # AP0505: the agent denies /etc\n    }\n\n\
 Fix: grant the request in the agent too (if the agent should have it), or narrow \
 the skill's rule to what the agent allows.";

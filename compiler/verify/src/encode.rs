@@ -25,6 +25,11 @@ use std::rc::Rc;
 use z3::ast::{Array, Bool, Int};
 use z3::{Model, Params, SatResult, Solver, Sort as ZSort};
 
+/// "At least one character", for the secret-containment model.
+fn nonempty() -> CharPattern {
+    CharPattern::non_empty()
+}
+
 /// A solver for one worker thread, with the timeout set.
 pub(crate) fn thread_solver(timeout_ms: u32) -> Rc<Solver> {
     let solver = Solver::new();
@@ -364,6 +369,21 @@ impl<'s> Encoder<'s> {
                 g.add(a);
             }
         }
+        // A secret can only be contained in a non-empty string argument (the
+        // evaluator ignores empty values); url and path arguments never are empty.
+        if g.bools.iter().any(|b| matches!(b, Slot::Secret(_))) {
+            for a in schema.tool.map(|t| t.args.as_slice()).unwrap_or(&[]) {
+                if a.ty == ArgType::String {
+                    let slot = Slot::Arg(a.name.clone());
+                    g.str_id(&slot);
+                    let pats = g.pats.entry(slot).or_default();
+                    let p = nonempty();
+                    if !pats.contains(&p) {
+                        pats.push(p);
+                    }
+                }
+            }
+        }
         // Every URL used gets all its parts, tied by the URL structure below.
         for u in g.urls.clone() {
             let scheme = Slot::UrlScheme(u.clone());
@@ -407,7 +427,7 @@ impl<'s> Encoder<'s> {
             set_terms: g.set_terms.clone(),
             prefs: Vec::new(),
             exact: true,
-            approx: !g.urls.is_empty() || g.bools.iter().any(|b| matches!(b, Slot::Secret(_))),
+            approx: !g.urls.is_empty(),
             checks: 0,
             states: 0,
         };
@@ -615,18 +635,22 @@ impl<'s> Encoder<'s> {
     }
 
     fn secret_constraints(&mut self, g: &Gathered) {
-        let has_string_arg = self.schema.tool.is_some_and(|t| {
-            t.args
-                .iter()
-                .any(|a| matches!(a.ty, ArgType::String | ArgType::Url | ArgType::Path))
-        });
+        let args = self.schema.tool.map(|t| t.args.as_slice()).unwrap_or(&[]);
+        let always = args
+            .iter()
+            .any(|a| matches!(a.ty, ArgType::Url | ArgType::Path));
+        let mut some_nonempty: Vec<Bool> = args
+            .iter()
+            .filter(|a| a.ty == ArgType::String)
+            .map(|a| self.pat_bool(&Slot::Arg(a.name.clone()), &nonempty()))
+            .collect();
+        if always {
+            some_nonempty.push(Bool::from_bool(true));
+        }
+        let possible = Bool::or(&some_nonempty);
         for s in &g.bools {
-            if let Slot::Secret(_) = s {
-                if !has_string_arg {
-                    if let Some(b) = self.bools.get(s) {
-                        self.solver.assert(b.not());
-                    }
-                }
+            if let (Slot::Secret(_), Some(b)) = (s, self.bools.get(s)) {
+                self.solver.assert(b.implies(&possible));
             }
         }
     }

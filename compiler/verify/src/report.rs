@@ -31,7 +31,7 @@ pub enum FindingKind {
     Vacuous,
     /// The rule partly overlaps a higher-precedence rule (`related[0]`).
     PartialOverlap,
-    /// A skill rule grants a request its agent does not.
+    /// A skill rule grants a request that no agent rule grants.
     SkillEscalation,
     /// A tool rule allows a URL the net rules make unreachable.
     ToolNetMismatch,

@@ -193,6 +193,14 @@ impl CharPattern {
         })
     }
 
+    /// "One character, then anything": the non-empty strings.
+    pub(crate) fn non_empty() -> CharPattern {
+        CharPattern(vec![
+            CItem::One(CharSet::all()),
+            CItem::Star(CharSet::all()),
+        ])
+    }
+
     /// The shortest string the pattern matches (stars empty), if any.
     pub(crate) fn shortest(&self) -> Option<String> {
         let mut out = String::new();

@@ -167,6 +167,10 @@ fn tool_atom() -> impl Strategy<Value = Atom> {
             rhs: Scalar::Lit(Value::Bool(b))
         }),
         Just(Test::Tainted { arg: "s".into() }),
+        Just(Test::ContainsSecret {
+            secret: "k".into(),
+            var: "K".into()
+        }),
     ];
     (test, prop::bool::weighted(0.25)).prop_map(|(test, negated)| Atom { negated, test })
 }
@@ -338,8 +342,11 @@ fn net_universe() -> Vec<Resource> {
 }
 
 fn tool_universe() -> Vec<Resource> {
-    let strings = ["", "a", "b", "ab", "ba", "c"];
-    let ints = [-1i64, 0, 1, 4, 5, 6, 9, 10, 11];
+    // Every combination of the literals {a, b, ab} and the patterns {a*, *b, *}
+    // that a string can realise, plus strings matching none.
+    let strings = ["", "a", "b", "ab", "ba", "c", "aa", "bb", "aab"];
+    let ints = [-1i64, 0, 4, 5, 6, 10, 11];
+
     let params_p = [-1i64, 0, 5, 6, 10, 12];
     // Membership patterns of the six strings that matter: none, some, all.
     let sets: [&[&str]; 3] = [&[], &["a", "ab"], &["a", "b", "ab", "ba", "c", ""]];
@@ -350,20 +357,26 @@ fn tool_universe() -> Vec<Resource> {
                 for taint in [false, true] {
                     for p in params_p {
                         for set in sets {
-                            let mut args = BTreeMap::new();
-                            args.insert("s".to_string(), serde_json::json!(s));
-                            args.insert("n".to_string(), serde_json::json!(n));
-                            args.insert("f".to_string(), serde_json::json!(f));
-                            let mut params = BTreeMap::new();
-                            params.insert("p".to_string(), serde_json::json!(p));
-                            params.insert("S".to_string(), serde_json::json!(set));
-                            out.push(Resource::Tool {
-                                tool: "t".into(),
-                                args,
-                                params,
-                                tainted: if taint { vec!["s".into()] } else { vec![] },
-                                secrets: BTreeMap::new(),
-                            });
+                            // `K` absent (never contained) or equal to `s` (contained
+                            // exactly when `s` is non-empty): the only two cases.
+                            for secret in [None, Some(s)] {
+                                let mut args = BTreeMap::new();
+                                args.insert("s".to_string(), serde_json::json!(s));
+                                args.insert("n".to_string(), serde_json::json!(n));
+                                args.insert("f".to_string(), serde_json::json!(f));
+                                let mut params = BTreeMap::new();
+                                params.insert("p".to_string(), serde_json::json!(p));
+                                params.insert("S".to_string(), serde_json::json!(set));
+                                out.push(Resource::Tool {
+                                    tool: "t".into(),
+                                    args,
+                                    params,
+                                    tainted: if taint { vec!["s".into()] } else { vec![] },
+                                    secrets: secret
+                                        .map(|v| [("K".to_string(), v.to_string())].into())
+                                        .unwrap_or_default(),
+                                });
+                            }
                         }
                     }
                 }
@@ -400,6 +413,8 @@ struct Row {
     own_dec: Effect,
     combined: Effect,
     agent_dec: Effect,
+    /// The loosest effect among the agent's matching rules (None: none match).
+    agent_min: Option<Effect>,
 }
 
 fn table(p: &Policy, skill: Option<&str>, universe: &[Resource]) -> Table {
@@ -433,14 +448,14 @@ fn table(p: &Policy, skill: Option<&str>, universe: &[Resource]) -> Table {
                 skill: None,
                 ..req.clone()
             };
-            let agent_dec = evaluate(p, &agent_req)
-                .map(|d| d.effect)
-                .unwrap_or(Effect::Deny);
+            let ad = evaluate(p, &agent_req)
+                .unwrap_or_else(|e| panic!("universe request rejected: {e}"));
             Row {
                 own,
                 own_dec,
                 combined: d.effect,
-                agent_dec,
+                agent_dec: ad.effect,
+                agent_min: ad.matched.iter().map(|m| m.effect).min(),
             }
         })
         .collect();
@@ -530,7 +545,10 @@ fn brute_findings(rules: &[Rule], t: &Table, is_skill: bool) -> BTreeSet<Key> {
         if is_skill && r.effect < Effect::Deny {
             let esc = reg.iter().any(|&k| {
                 t.rows.get(k).is_some_and(|row| {
-                    row.own_dec == r.effect && row.agent_dec > r.effect && row.combined > r.effect
+                    row.own_dec == r.effect
+                        && row.agent_dec > r.effect
+                        && row.combined > r.effect
+                        && row.agent_min.is_none_or(|m| m > r.effect)
                 })
             });
             if esc {
@@ -613,7 +631,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 16, max_shrink_iters: 200, ..ProptestConfig::default() })]
 
     #[test]
     fn tool_findings_match_brute_force(p in policy_strategy(Kind::Tool)) {
