@@ -1107,6 +1107,7 @@ impl<'p> Ctx<'p> {
         } else {
             default_port
         };
+        let parts = host_parts(&r.rule.matcher, &ua);
         all.push(&scope);
         let guard = F::and(vec![port_known.clone(), kind_atom(HOST_DOMAIN)]);
         all.push(&guard);
@@ -1159,120 +1160,154 @@ impl<'p> Ctx<'p> {
                 Bool::and(&[enc.lower(&ipg), ip_blocked]),
             ]),
         ]);
-        let q = enc.define(&Bool::and(&[
+        let has_host = enc.lower(&F::not(kind_atom(crate::formula::HOST_NONE)));
+        let base = Bool::and(&[
             m_r,
             tool_dec.is(e),
-            blocked,
             enc.lower(&scope),
-        ]));
-        match self.check(&mut enc, &[q]) {
-            Outcome::Sat(v) => {
-                let req = request(self.policy, &unit.who, &unit.part, &v);
-                let host_kind = v.int(&Slot::UrlHostKind(ua.clone())).unwrap_or(HOST_DOMAIN);
-                let port =
-                    u16::try_from(v.int(&Slot::UrlPort(ua.clone())).unwrap_or(0)).unwrap_or(0);
-                let net_reqs: Vec<Request> = if host_kind == HOST_DOMAIN {
-                    let host = v.str(&Slot::UrlHost(ua.clone())).unwrap_or("").to_string();
-                    reps.iter()
-                        .map(|a| net_request(&unit.who, Some(host.clone()), *a, port))
-                        .collect()
-                } else {
-                    vec![net_request(
-                        &unit.who,
-                        None,
-                        v.addr(&Slot::UrlIp(ua.clone())),
-                        port,
-                    )]
-                };
-                let tool_d = self.replay(&req);
-                let mut net_ok = true;
-                let mut blockers: Vec<RuleRef> = Vec::new();
-                let mut got = String::new();
-                for nr in &net_reqs {
-                    match self.replay(nr) {
-                        Ok(d) if d.effect == Effect::Deny => {
-                            for m in &d.deciding {
-                                if let Some(x) =
-                                    net_own.iter().chain(net_agent).find(|x| x.rule.id == m.id)
-                                {
-                                    if !blockers.contains(&x.rref()) {
-                                        blockers.push(x.rref());
+            enc.lower(&port_known),
+            has_host,
+        ]);
+        // Each part of the grant the rule names (a host it lists), or the whole
+        // grant: a finding when the net layer makes all of it impossible.
+        for (desc, part) in &parts {
+            let pb = Bool::and(&[base.clone(), enc.lower(part)]);
+            let reach = enc.define(&Bool::and(&[pb.clone(), blocked.not()]));
+            match self.check(&mut enc, &[reach]) {
+                Outcome::Sat(_) => continue,
+                Outcome::Unsat { conclusive: true } => {}
+                Outcome::Unsat { .. } => {
+                    out.push(self.unknown(
+                        &owner,
+                        &unit.part,
+                        r,
+                        "allows an unreachable URL",
+                        "an exploration hit its state limit".into(),
+                    ));
+                    continue;
+                }
+                Outcome::Unknown(why) => {
+                    out.push(self.unknown(&owner, &unit.part, r, "allows an unreachable URL", why));
+                    continue;
+                }
+            }
+            let q = enc.define(&Bool::and(&[pb, blocked.clone()]));
+            match self.check(&mut enc, &[q]) {
+                Outcome::Sat(v) => {
+                    let req = request(self.policy, &unit.who, &unit.part, &v);
+                    let host_kind = v.int(&Slot::UrlHostKind(ua.clone())).unwrap_or(HOST_DOMAIN);
+                    let port =
+                        u16::try_from(v.int(&Slot::UrlPort(ua.clone())).unwrap_or(0)).unwrap_or(0);
+                    let net_reqs: Vec<Request> = if host_kind == HOST_DOMAIN {
+                        let host = v.str(&Slot::UrlHost(ua.clone())).unwrap_or("").to_string();
+                        reps.iter()
+                            .map(|a| net_request(&unit.who, Some(host.clone()), *a, port))
+                            .collect()
+                    } else {
+                        vec![net_request(
+                            &unit.who,
+                            None,
+                            v.addr(&Slot::UrlIp(ua.clone())),
+                            port,
+                        )]
+                    };
+                    let tool_d = self.replay(&req);
+                    let mut net_ok = true;
+                    let mut blockers: Vec<RuleRef> = Vec::new();
+                    let mut got = String::new();
+                    for nr in &net_reqs {
+                        match self.replay(nr) {
+                            Ok(d) if d.effect == Effect::Deny => {
+                                for m in &d.deciding {
+                                    if let Some(x) =
+                                        net_own.iter().chain(net_agent).find(|x| x.rule.id == m.id)
+                                    {
+                                        if !blockers.contains(&x.rref()) {
+                                            blockers.push(x.rref());
+                                        }
                                     }
                                 }
                             }
-                        }
-                        Ok(d) => {
-                            net_ok = false;
-                            got = format!(
-                                "the connection {} is decided {}",
-                                crate::report::request_json(nr),
-                                d.effect
-                            );
-                        }
-                        Err(err) => {
-                            net_ok = false;
-                            got = err;
+                            Ok(d) => {
+                                net_ok = false;
+                                got = format!(
+                                    "the connection {} is decided {}",
+                                    crate::report::request_json(nr),
+                                    d.effect
+                                );
+                            }
+                            Err(err) => {
+                                net_ok = false;
+                                got = err;
+                            }
                         }
                     }
-                }
-                match tool_d {
-                    Ok(d)
-                        if d.effect == e
-                            && d.deciding.iter().any(|m| m.id == r.rule.id)
-                            && net_ok =>
-                    {
-                        let mut f = self.finding(
+                    match tool_d {
+                        Ok(d)
+                            if d.effect == e
+                                && d.deciding.iter().any(|m| m.id == r.rule.id)
+                                && net_ok =>
+                        {
+                            let mut f = self.finding(
                             FindingKind::ToolNetMismatch,
                             &owner,
                             &unit.part,
                             r.rule.src,
                             Some(r.rref()),
-                            format!(
-                                "rule {} {}s a call to tool {} whose `{u}` the net rules of {owner} never let through",
-                                r.rule.id, e, unit_tool(&unit.part)
-                            ),
+                            if desc.is_empty() {
+                                format!(
+                                    "rule {} {}s calls to tool {} whose `{u}` can never connect: the net rules of {owner} block every one",
+                                    r.rule.id, e, unit_tool(&unit.part)
+                                )
+                            } else {
+                                format!(
+                                    "rule {} {}s calls to tool {} with `{u}` on {desc}, which the net rules of {owner} never let connect",
+                                    r.rule.id, e, unit_tool(&unit.part)
+                                )
+                            },
                         );
-                        f.related = blockers;
-                        f.witness = Some(req);
-                        f.other_witnesses = net_reqs.into_iter().take(1).collect();
-                        out.push(f);
+                            f.related = blockers;
+                            f.witness = Some(req);
+                            f.other_witnesses = net_reqs.into_iter().take(1).collect();
+                            out.push(f);
+                        }
+                        Ok(d) => out.push(self.disagreement(
+                            approx,
+                            &owner,
+                            &unit.part,
+                            r,
+                            "allows an unreachable URL",
+                            "the tool call is allowed and every connection denied",
+                            if net_ok {
+                                format!("the tool call is decided {} ({})", d.effect, d.reason)
+                            } else {
+                                got
+                            },
+                            req,
+                        )),
+                        Err(err) => out.push(self.disagreement(
+                            approx,
+                            &owner,
+                            &unit.part,
+                            r,
+                            "allows an unreachable URL",
+                            "the tool call is allowed and every connection denied",
+                            err,
+                            req,
+                        )),
                     }
-                    Ok(d) => out.push(self.disagreement(
-                        approx,
-                        &owner,
-                        &unit.part,
-                        r,
-                        "allows an unreachable URL",
-                        "the tool call is allowed and every connection denied",
-                        if net_ok {
-                            format!("the tool call is decided {} ({})", d.effect, d.reason)
-                        } else {
-                            got
-                        },
-                        req,
-                    )),
-                    Err(err) => out.push(self.disagreement(
-                        approx,
-                        &owner,
-                        &unit.part,
-                        r,
-                        "allows an unreachable URL",
-                        "the tool call is allowed and every connection denied",
-                        err,
-                        req,
-                    )),
                 }
-            }
-            Outcome::Unsat { conclusive: true } => {}
-            Outcome::Unsat { .. } => out.push(self.unknown(
-                &owner,
-                &unit.part,
-                r,
-                "allows an unreachable URL",
-                "an exploration hit its state limit".into(),
-            )),
-            Outcome::Unknown(why) => {
-                out.push(self.unknown(&owner, &unit.part, r, "allows an unreachable URL", why))
+                Outcome::Unsat { conclusive: true } => {}
+                Outcome::Unsat { .. } => out.push(self.unknown(
+                    &owner,
+                    &unit.part,
+                    r,
+                    "allows an unreachable URL",
+                    "an exploration hit its state limit".into(),
+                )),
+                Outcome::Unknown(why) => {
+                    out.push(self.unknown(&owner, &unit.part, r, "allows an unreachable URL", why))
+                }
             }
         }
     }
@@ -1371,91 +1406,211 @@ impl<'p> Ctx<'p> {
                 .map(|(_, b)| b.clone())
                 .collect::<Vec<_>>(),
         );
-        let q = enc.define(&Bool::and(&[
-            m_r,
-            exec_dec.is(Effect::Allow),
-            fs_dec.is(Effect::Deny),
-            explicit,
-        ]));
-        match self.check(&mut enc, &[q]) {
-            Outcome::Sat(v) => {
-                let req = request(self.policy, &unit.who, &unit.part, &v);
-                let path = match &req.resource {
-                    Resource::Exec { path, .. } => path.clone(),
-                    _ => String::new(),
-                };
-                let read = Request {
-                    agent: unit.who.agent.clone(),
-                    skill: unit.who.skill.clone(),
-                    resource: Resource::Fs {
-                        action: Action::Read,
-                        path,
-                    },
-                };
-                match (self.replay(&req), self.replay(&read)) {
-                    (Ok(d), Ok(fd))
-                        if d.effect == Effect::Allow
-                            && d.deciding.iter().any(|m| m.id == r.rule.id)
-                            && fd.effect == Effect::Deny
-                            && !fd.deciding.is_empty() =>
-                    {
-                        let mut f = self.finding(
+        let denied = Bool::and(&[fs_dec.is(Effect::Deny), explicit]);
+        // Per binary glob: a finding when every binary the rule allows under it
+        // is one the fs rules refuse to read (for a literal path, that path).
+        for g in binaries {
+            let base = Bool::and(&[
+                m_r.clone(),
+                enc.lower(&F::atom(Atom::Glob(Slot::ExecPath, g.clone()))),
+                exec_dec.is(Effect::Allow),
+            ]);
+            let readable = enc.define(&Bool::and(&[base.clone(), denied.not()]));
+            match self.check(&mut enc, &[readable]) {
+                Outcome::Sat(_) => continue,
+                Outcome::Unsat { conclusive: true } => {}
+                Outcome::Unsat { .. } => {
+                    out.push(self.unknown(
+                        &owner,
+                        &unit.part,
+                        r,
+                        "allows an unreadable binary",
+                        "an exploration hit its state limit".into(),
+                    ));
+                    continue;
+                }
+                Outcome::Unknown(why) => {
+                    out.push(self.unknown(
+                        &owner,
+                        &unit.part,
+                        r,
+                        "allows an unreadable binary",
+                        why,
+                    ));
+                    continue;
+                }
+            }
+            let q = enc.define(&Bool::and(&[base, denied.clone()]));
+            match self.check(&mut enc, &[q]) {
+                Outcome::Sat(v) => {
+                    let req = request(self.policy, &unit.who, &unit.part, &v);
+                    let path = match &req.resource {
+                        Resource::Exec { path, .. } => path.clone(),
+                        _ => String::new(),
+                    };
+                    let read = Request {
+                        agent: unit.who.agent.clone(),
+                        skill: unit.who.skill.clone(),
+                        resource: Resource::Fs {
+                            action: Action::Read,
+                            path,
+                        },
+                    };
+                    match (self.replay(&req), self.replay(&read)) {
+                        (Ok(d), Ok(fd))
+                            if d.effect == Effect::Allow
+                                && d.deciding.iter().any(|m| m.id == r.rule.id)
+                                && fd.effect == Effect::Deny
+                                && !fd.deciding.is_empty() =>
+                        {
+                            let mut f = self.finding(
                             FindingKind::ExecFsMismatch,
                             &owner,
                             &unit.part,
                             r.rule.src,
                             Some(r.rref()),
-                            format!("rule {} allows executing a binary that the fs rules of {owner} forbid reading", r.rule.id),
+                            if g.is_literal() {
+                                format!("rule {} allows executing {}, which the fs rules of {owner} forbid reading", r.rule.id, g.pattern)
+                            } else {
+                                format!("rule {} allows executing binaries matching {}, all of which the fs rules of {owner} forbid reading", r.rule.id, g.pattern)
+                            },
                         );
-                        f.related = fd
-                            .deciding
-                            .iter()
-                            .filter_map(|m| {
-                                ro.iter()
-                                    .chain(&ra)
-                                    .find(|x| x.2.id == m.id)
-                                    .map(|x| x.2.clone())
-                            })
-                            .collect();
-                        f.witness = Some(req);
-                        f.other_witnesses = vec![read];
-                        out.push(f);
+                            f.related = fd
+                                .deciding
+                                .iter()
+                                .filter_map(|m| {
+                                    ro.iter()
+                                        .chain(&ra)
+                                        .find(|x| x.2.id == m.id)
+                                        .map(|x| x.2.clone())
+                                })
+                                .collect();
+                            f.witness = Some(req);
+                            f.other_witnesses = vec![read];
+                            out.push(f);
+                        }
+                        (Ok(d), Ok(fd)) => out.push(self.disagreement(
+                            approx,
+                            &owner,
+                            &unit.part,
+                            r,
+                            "allows an unreadable binary",
+                            "the execution is allowed and the read denied",
+                            format!("exec {}, read {}", d.effect, fd.effect),
+                            req,
+                        )),
+                        (Err(err), _) | (_, Err(err)) => out.push(self.disagreement(
+                            approx,
+                            &owner,
+                            &unit.part,
+                            r,
+                            "allows an unreadable binary",
+                            "the execution is allowed and the read denied",
+                            err,
+                            req,
+                        )),
                     }
-                    (Ok(d), Ok(fd)) => out.push(self.disagreement(
-                        approx,
-                        &owner,
-                        &unit.part,
-                        r,
-                        "allows an unreadable binary",
-                        "the execution is allowed and the read denied",
-                        format!("exec {}, read {}", d.effect, fd.effect),
-                        req,
-                    )),
-                    (Err(err), _) | (_, Err(err)) => out.push(self.disagreement(
-                        approx,
-                        &owner,
-                        &unit.part,
-                        r,
-                        "allows an unreadable binary",
-                        "the execution is allowed and the read denied",
-                        err,
-                        req,
-                    )),
                 }
-            }
-            Outcome::Unsat { conclusive: true } => {}
-            Outcome::Unsat { .. } => out.push(self.unknown(
-                &owner,
-                &unit.part,
-                r,
-                "allows an unreadable binary",
-                "an exploration hit its state limit".into(),
-            )),
-            Outcome::Unknown(why) => {
-                out.push(self.unknown(&owner, &unit.part, r, "allows an unreadable binary", why))
+                Outcome::Unsat { conclusive: true } => {}
+                Outcome::Unsat { .. } => out.push(self.unknown(
+                    &owner,
+                    &unit.part,
+                    r,
+                    "allows an unreadable binary",
+                    "an exploration hit its state limit".into(),
+                )),
+                Outcome::Unknown(why) => out.push(self.unknown(
+                    &owner,
+                    &unit.part,
+                    r,
+                    "allows an unreadable binary",
+                    why,
+                )),
             }
         }
     }
+}
+
+/// The hosts a tool rule names for url argument `u` (from its first positive
+/// host test), each with its formula; or the whole grant when it names none.
+fn host_parts(m: &Matcher, u: &str) -> Vec<(String, F)> {
+    use agentpol::ir::{Scalar, SetOperand, Test, UrlField, Value};
+    let Matcher::Tool { conditions, .. } = m else {
+        return vec![(String::new(), F::Const(true))];
+    };
+    let host = |op: &agentpol::ir::Operand| op.arg == u && op.field == Some(UrlField::Host);
+    let lit = |s: &str| {
+        (
+            format!("`{s}`"),
+            F::atom(Atom::Pat(
+                Slot::UrlHost(u.to_string()),
+                crate::strings::CharPattern::literal(s),
+            )),
+        )
+    };
+    for a in conditions.iter().filter(|a| !a.negated) {
+        let parts: Vec<(String, F)> = match &a.test {
+            Test::HostIn { lhs, hosts } if host(lhs) => hosts
+                .iter()
+                .map(|h| match h {
+                    Host::Domain(d) => {
+                        let name = if d.wildcard {
+                            format!("*.{}", d.name)
+                        } else {
+                            d.name.clone()
+                        };
+                        (
+                            format!("`{name}`"),
+                            F::and(vec![
+                                F::atom(Atom::HostKind(
+                                    Slot::UrlHostKind(u.to_string()),
+                                    HOST_DOMAIN,
+                                )),
+                                F::atom(Atom::Pat(
+                                    Slot::UrlHost(u.to_string()),
+                                    crate::strings::CharPattern::domain(&d.name, d.wildcard),
+                                )),
+                            ]),
+                        )
+                    }
+                    Host::Cidr(n) => {
+                        let n = crate::formula::canonical_net(n);
+                        let k = if matches!(n, IpNet::V4(_)) {
+                            HOST_V4
+                        } else {
+                            HOST_V6
+                        };
+                        (
+                            format!("`{n}`"),
+                            F::and(vec![
+                                F::atom(Atom::HostKind(Slot::UrlHostKind(u.to_string()), k)),
+                                F::atom(Atom::Cidr(Slot::UrlIp(u.to_string()), n)),
+                            ]),
+                        )
+                    }
+                })
+                .collect(),
+            Test::Eq {
+                lhs,
+                rhs: Scalar::Lit(Value::Str(s)),
+            } if host(lhs) => vec![lit(s)],
+            Test::In {
+                lhs,
+                set: SetOperand::Lit(items),
+            } if host(lhs) => items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::Str(s) => Some(lit(s)),
+                    _ => None,
+                })
+                .collect(),
+            _ => continue,
+        };
+        if !parts.is_empty() {
+            return parts;
+        }
+    }
+    vec![(String::new(), F::Const(true))]
 }
 
 fn unit_tool(p: &Part) -> String {
