@@ -16,8 +16,8 @@ use crate::formula::{
     matcher_formula, Atom, Part, Schema, Slot, Unsupported, F, HOST_DOMAIN, HOST_V4, HOST_V6,
 };
 use crate::prune::{
-    glob_may_overlap, may_overlap, net_range, surely_contains, surely_not_contained,
-    surely_satisfiable, Index,
+    glob_may_overlap, may_overlap, mentions_free_dims, net_range, required_free_dims,
+    surely_contains, surely_not_contained, surely_satisfiable, Index,
 };
 use crate::report::{Finding, FindingKind, RuleRef, Stats};
 use crate::witness::{request, Who};
@@ -29,6 +29,7 @@ use agentpol::ir::{
 };
 use agentpol::request::{Decision, Request, Resource};
 use ipnet::IpNet;
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use z3::ast::Bool;
 
@@ -469,6 +470,31 @@ impl<'p> Ctx<'p> {
                 .collect()
         };
         let higher = ok(&unit.own, &higher, &mut inexact);
+        // Higher rules that need a taint or secret R never mentions cannot help
+        // cover R (make that dimension false), provided the others do not test
+        // it either: the overridden question leaves them out (`cover`).
+        let cover: Vec<bool> = {
+            let mut free: BTreeSet<String> = BTreeSet::new();
+            let needy: Vec<bool> = higher
+                .iter()
+                .map(|&j| {
+                    unit.own.get(j).is_some_and(|h| {
+                        let d = required_free_dims(&h.rule.matcher, &r.rule.matcher);
+                        let needs = !d.is_empty();
+                        free.extend(d);
+                        needs
+                    })
+                })
+                .collect();
+            let safe = !self.opts.naive
+                && !higher
+                    .iter()
+                    .zip(&needy)
+                    .filter(|(_, n)| !**n)
+                    .filter_map(|(&j, _)| unit.own.get(j))
+                    .any(|h| mentions_free_dims(&h.rule.matcher, &free));
+            needy.iter().map(|n| !(safe && *n)).collect()
+        };
         let equal = ok(&unit.own, &equal, &mut inexact);
         let agent_nb = ok(&unit.agent, &agent_nb, &mut inexact);
 
@@ -529,15 +555,23 @@ impl<'p> Ctx<'p> {
         }
 
         // Overridden (dead)?
-        if e < Effect::Deny && !higher.is_empty() {
+        if e < Effect::Deny && cover.iter().any(|c| *c) {
             let mut asm = vec![m_r.clone()];
-            asm.extend(m_h.iter().map(|b| b.not()));
+            asm.extend(
+                m_h.iter()
+                    .zip(&cover)
+                    .filter(|(_, c)| **c)
+                    .map(|(b, _)| b.not()),
+            );
             match self.check(&mut enc, &asm) {
                 Outcome::Sat(_) => {}
                 Outcome::Unsat { conclusive: true } if !inexact => {
                     // Deletion-based minimisation in rule order (deterministic).
-                    let mut keep: Vec<bool> = vec![true; higher.len()];
+                    let mut keep: Vec<bool> = cover.clone();
                     for k in 0..higher.len() {
+                        if !keep.get(k).copied().unwrap_or(false) {
+                            continue;
+                        }
                         if let Some(slot) = keep.get_mut(k) {
                             *slot = false;
                         }

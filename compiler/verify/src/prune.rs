@@ -902,6 +902,11 @@ fn glob_surely_contains(outer: &Glob, inner: &Glob) -> bool {
 /// dimension that `outer` restricts and `inner` leaves open (or restricts
 /// to requests `outer` cannot match) proves it.
 pub(crate) fn surely_not_contained(inner: &Matcher, outer: &Matcher) -> bool {
+    // `outer` needs a taint or a secret that `inner` never mentions: the
+    // requests of `inner` without it escape `outer`.
+    if !required_free_dims(outer, inner).is_empty() {
+        return true;
+    }
     match (inner, outer) {
         (
             Matcher::Net {
@@ -932,4 +937,37 @@ pub(crate) fn surely_not_contained(inner: &Matcher, outer: &Matcher) -> bool {
         }
         _ => false,
     }
+}
+
+/// Keys of the "free" dimensions a tool matcher tests (`tainted(x)`,
+/// `ContainsSecret(v)`), with whether some test of it is positive. Both can
+/// always be made false in a request (not tainted; variable absent), without
+/// changing anything else.
+fn free_tests(m: &Matcher) -> Vec<(String, bool)> {
+    let Matcher::Tool { conditions, .. } = m else {
+        return Vec::new();
+    };
+    conditions
+        .iter()
+        .filter_map(|a| match &a.test {
+            Test::Tainted { arg } => Some((format!("taint:{arg}"), !a.negated)),
+            Test::ContainsSecret { var, .. } => Some((format!("secret:{var}"), !a.negated)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The free dimensions `outer` requires (positively) that `inner` never tests.
+pub(crate) fn required_free_dims(outer: &Matcher, inner: &Matcher) -> BTreeSet<String> {
+    let mentioned: BTreeSet<String> = free_tests(inner).into_iter().map(|(k, _)| k).collect();
+    free_tests(outer)
+        .into_iter()
+        .filter(|(k, pos)| *pos && !mentioned.contains(k))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// Does the matcher test any of these free dimensions?
+pub(crate) fn mentions_free_dims(m: &Matcher, dims: &BTreeSet<String>) -> bool {
+    free_tests(m).iter().any(|(k, _)| dims.contains(k))
 }
