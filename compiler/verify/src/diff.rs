@@ -140,7 +140,7 @@ impl<'p> Ctx<'p> {
         &mut self,
         u: &DiffUnit<'p>,
         changes: &mut Vec<Change>,
-        unknown: &mut Vec<Finding>,
+        unknown: &mut Vec<(Direction, Finding)>,
     ) {
         for i in 0..u.f_own.rules.len() {
             self.diff_rule(u, i, changes, unknown);
@@ -152,7 +152,7 @@ impl<'p> Ctx<'p> {
         u: &DiffUnit<'p>,
         i: usize,
         changes: &mut Vec<Change>,
-        unknown: &mut Vec<Finding>,
+        unknown: &mut Vec<(Direction, Finding)>,
     ) {
         let Some(r) = u.f_own.rules.get(i) else {
             return;
@@ -240,8 +240,9 @@ impl<'p> Ctx<'p> {
             f
         };
         let (Ok(fr), Ok((f_own, f_ag, o_own, o_ag))) = (fr, all) else {
-            unknown.push(unk(
-                "a rule uses a construct the verifier does not model".into()
+            unknown.push((
+                u.direction,
+                unk("a rule uses a construct the verifier does not model".into()),
             ));
             return;
         };
@@ -317,13 +318,16 @@ impl<'p> Ctx<'p> {
                             f.severity = FindingKind::Internal.severity();
                         }
                         f.witness = Some(req);
-                        unknown.push(f);
+                        unknown.push((u.direction, f));
                     }
                 }
             }
             Outcome::Unsat { conclusive: true } => {}
-            Outcome::Unsat { .. } => unknown.push(unk("an exploration hit its state limit".into())),
-            Outcome::Unknown(why) => unknown.push(unk(why)),
+            Outcome::Unsat { .. } => unknown.push((
+                u.direction,
+                unk("an exploration hit its state limit".into()),
+            )),
+            Outcome::Unknown(why) => unknown.push((u.direction, unk(why))),
         }
     }
 }

@@ -327,13 +327,29 @@ impl Change {
 pub struct DiffReport {
     /// Changes, widenings first, in a stable order.
     pub changes: Vec<Change>,
-    /// Questions left open (the diff is then incomplete).
-    pub unknown: Vec<Finding>,
+    /// Questions left open (the diff is then incomplete), with the direction
+    /// asked: their spans point into the new policy for `Widened`, into the old
+    /// one for `Narrowed` (as do [`Change::rule`]'s).
+    pub unknown: Vec<(Direction, Finding)>,
     /// Counters.
     pub stats: Stats,
 }
 
 impl DiffReport {
+    /// Any question left open?
+    pub fn has_unknown(&self) -> bool {
+        self.unknown
+            .iter()
+            .any(|(_, f)| f.kind == FindingKind::Unknown)
+    }
+
+    /// Any internal error (solver and evaluator disagree)?
+    pub fn has_internal(&self) -> bool {
+        self.unknown
+            .iter()
+            .any(|(_, f)| f.kind == FindingKind::Internal)
+    }
+
     /// Any widening?
     pub fn widened(&self) -> bool {
         self.changes

@@ -734,7 +734,7 @@ proptest! {
         let want = brute_diff(&p, &q, &u);
         for naive in [false, true] {
             let d = diff(&p, &q, &opts(naive));
-            for k in &d.unknown {
+            for (_, k) in &d.unknown {
                 prop_assert!(false, "unknown in diff: {} {:?}", k.message, k.reason);
             }
             let got: BTreeSet<(Direction, String)> =
@@ -753,7 +753,7 @@ proptest! {
         let u = universe(Kind::Tool);
         let want = brute_diff(&p, &q, &u);
         let d = diff(&p, &q, &opts(false));
-        prop_assert!(d.unknown.is_empty(), "unknown in diff: {:?}", d.unknown.iter().map(|k| &k.reason).collect::<Vec<_>>());
+        prop_assert!(d.unknown.is_empty(), "unknown in diff: {:?}", d.unknown.iter().map(|(_, k)| &k.reason).collect::<Vec<_>>());
         let got: BTreeSet<(Direction, String)> =
             d.changes.iter().map(|c| (c.direction, c.rule.id.to_string())).collect();
         prop_assert_eq!(&got, &want);
