@@ -193,7 +193,10 @@ fn hard_shapes(threads: usize) {
     }
     let n = pairs.len();
     let range = n..all.len();
-    let contained = range.clone().filter(|&i| has(i, FindingKind::Overridden)).count();
+    let contained = range
+        .clone()
+        .filter(|&i| has(i, FindingKind::Overridden))
+        .count();
     let overlapping = range
         .clone()
         .filter(|&i| has(i, FindingKind::Overridden) || has(i, FindingKind::PartialOverlap))
@@ -226,6 +229,7 @@ fn main() {
     println!("| rules | mode | wall s | solver checks | rule pairs in units | pairs after pruning | findings | planted found | other findings |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut naive_times: Vec<(usize, f64)> = Vec::new();
+    let mut pairs_at: Vec<(usize, usize)> = Vec::new();
     let mut opt_times: Vec<(usize, f64)> = Vec::new();
     let mut mismatch = false;
     for n in all {
@@ -240,6 +244,7 @@ fn main() {
             let (row, rep) = run(&p, &planted, false, threads);
             print_row(&row);
             opt_times.push((n, row.secs));
+            pairs_at.push((n, row.pairs));
             opt_keys = Some(keys(&rep));
         }
         if naive_sizes.contains(&n) {
@@ -272,6 +277,25 @@ fn main() {
             println!(
                 "Optimised at 10000 rules (measured): {t10:.2} s → ratio ≈ {:.0}× (against the extrapolation).",
                 est / t10
+            );
+        }
+        // A second extrapolation that does not rest on a growth exponent: the
+        // measured naive cost per rule pair times the pairs counted at 10000.
+        let per_pair = pairs_at
+            .iter()
+            .find(|(m, _)| m == n2)
+            .map(|(_, p)| t2 / (*p).max(1) as f64);
+        let pairs10 = pairs_at.iter().find(|(m, _)| *m == 10_000).map(|(_, p)| *p);
+        if let (Some(pp), Some(p10)) = (per_pair, pairs10) {
+            let est2 = pp * p10 as f64;
+            println!(
+                "**Extrapolated** (not measured) from cost per pair: {:.3} ms per pair at {n2} rules × {p10} pairs at 10000 rules = {est2:.0} s{}.",
+                pp * 1000.0,
+                opt_times
+                    .iter()
+                    .find(|(n, _)| *n == 10_000)
+                    .map(|(_, t)| format!(" → ratio ≈ {:.0}×", est2 / t))
+                    .unwrap_or_default()
             );
         }
         for (n, tn) in &naive_times {

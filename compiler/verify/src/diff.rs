@@ -336,11 +336,21 @@ impl<'p> Ctx<'p> {
 pub fn diff(old: &Policy, new: &Policy, opts: &Options) -> DiffReport {
     let mut jobs = units(new, old, Direction::Widened);
     jobs.extend(units(old, new, Direction::Narrowed));
-    let (results, stats) = run_jobs(new, opts, &jobs, |ctx, u| {
-        let (mut c, mut k) = (Vec::new(), Vec::new());
-        ctx.diff_unit(u, &mut c, &mut k);
-        (c, k)
-    });
+    let (results, stats) = run_jobs(
+        new,
+        opts,
+        &jobs,
+        |ctx, u| {
+            let (mut c, mut k) = (Vec::new(), Vec::new());
+            ctx.diff_unit(u, &mut c, &mut k);
+            (c, k)
+        },
+        |u, msg| {
+            let src = u.f_own.rules.first().map(|r| r.rule.src);
+            let f = crate::crash(u.who.owner(), u.part.describe(), src, msg);
+            (Vec::new(), vec![(u.direction, f)])
+        },
+    );
     let mut changes = Vec::new();
     let mut unknown = Vec::new();
     for (c, k) in results {

@@ -90,18 +90,22 @@ enum Job<'p> {
 }
 
 /// Runs `jobs` on `threads` workers; results come back in job order.
+/// A job that panicked (a verifier bug) yields `on_panic(job, message)`
+/// instead of taking the whole run down; the encoder's scope is popped while
+/// unwinding, so the thread's solver stays usable.
 pub(crate) fn run_jobs<'p, J: Sync, R: Send>(
     policy: &'p Policy,
     opts: &'p Options,
     jobs: &[J],
     work: impl Fn(&mut Ctx<'p>, &J) -> R + Sync,
+    on_panic: impl Fn(&J, String) -> R + Sync,
 ) -> (Vec<R>, Stats) {
     let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
     let stats = Mutex::new(Stats::default());
     let threads = opts.threads.max(1).min(jobs.len().max(1));
     std::thread::scope(|s| {
         for t in 0..threads {
-            let (results, stats, work) = (&results, &stats, &work);
+            let (results, stats, work, on_panic) = (&results, &stats, &work, &on_panic);
             s.spawn(move || {
                 let mut ctx = Ctx::new(policy, opts);
                 let mut mine = Vec::new();
@@ -109,7 +113,19 @@ pub(crate) fn run_jobs<'p, J: Sync, R: Send>(
                 // in the same order on every run, so models (witnesses) are
                 // reproducible for a given thread count.
                 for (j, job) in jobs.iter().enumerate().skip(t).step_by(threads) {
-                    mine.push((j, work(&mut ctx, job)));
+                    let run = std::panic::AssertUnwindSafe(|| work(&mut ctx, job));
+                    let r = match std::panic::catch_unwind(run) {
+                        Ok(r) => r,
+                        Err(p) => {
+                            let msg = p
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_else(|| "unknown panic".into());
+                            on_panic(job, msg)
+                        }
+                    };
+                    mine.push((j, r));
                 }
                 if let Ok(mut r) = results.lock() {
                     r.extend(mine);
@@ -147,19 +163,39 @@ pub fn verify(policy: &Policy, opts: &Options) -> Report {
         }
     }
     jobs.extend((0..policy.assertions.len()).map(Job::Assertion));
-    let (results, stats) = run_jobs(policy, opts, &jobs, |ctx, job| {
-        let mut out = Vec::new();
-        match job {
-            Job::Rules(u) => ctx.unit(u, &mut out),
-            Job::Cross(u) => {
-                if let Some(agent) = policy.agent(&u.who.agent) {
-                    ctx.cross_layer(u, agent, &mut out);
+    let (results, stats) = run_jobs(
+        policy,
+        opts,
+        &jobs,
+        |ctx, job| {
+            let mut out = Vec::new();
+            match job {
+                Job::Rules(u) => ctx.unit(u, &mut out),
+                Job::Cross(u) => {
+                    if let Some(agent) = policy.agent(&u.who.agent) {
+                        ctx.cross_layer(u, agent, &mut out);
+                    }
                 }
+                Job::Assertion(i) => ctx.assertion(*i, &mut out),
             }
-            Job::Assertion(i) => ctx.assertion(*i, &mut out),
-        }
-        out
-    });
+            out
+        },
+        |job, msg| {
+            let (owner, part, src) = match job {
+                Job::Rules(u) | Job::Cross(u) => (
+                    u.who.owner(),
+                    u.part.describe(),
+                    u.own.first().map(|r| r.rule.src),
+                ),
+                Job::Assertion(i) => (
+                    String::new(),
+                    "assertion".into(),
+                    policy.assertions.get(*i).map(|a| a.src),
+                ),
+            };
+            vec![crash(owner, part, src, msg)]
+        },
+    );
     let findings = results
         .into_iter()
         .flatten()
@@ -171,4 +207,60 @@ pub fn verify(policy: &Policy, opts: &Options) -> Report {
     Report { findings, stats }
 }
 
+/// The internal-error finding of a job that crashed.
+pub(crate) fn crash(
+    owner: String,
+    part: String,
+    src: Option<agentpol::ir::SourceRef>,
+    msg: String,
+) -> Finding {
+    Finding {
+        kind: FindingKind::Internal,
+        severity: FindingKind::Internal.severity(),
+        owner,
+        part: part.clone(),
+        src: src.unwrap_or_else(|| agentpol::ir::SourceRef {
+            span: Default::default(),
+            line: 1,
+            col: 1,
+        }),
+        rule: None,
+        related: Vec::new(),
+        witness: None,
+        other_witnesses: Vec::new(),
+        message: format!("internal error: the verifier crashed while analysing {part}"),
+        reason: Some(msg),
+    }
+}
+
 pub use diff::diff;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crashing_job_becomes_its_fallback_and_the_rest_still_run() {
+        let p = build::policy(vec![], vec![], vec![]);
+        for threads in [1, 2] {
+            let opts = Options {
+                threads,
+                ..Options::default()
+            };
+            let jobs = [0u32, 1, 2, 3];
+            let (out, _) = run_jobs(
+                &p,
+                &opts,
+                &jobs,
+                |_, j| {
+                    if *j == 1 {
+                        panic!("boom {j}");
+                    }
+                    format!("ok {j}")
+                },
+                |j, msg| format!("crashed {j}: {msg}"),
+            );
+            assert_eq!(out, ["ok 0", "crashed 1: boom 1", "ok 2", "ok 3"]);
+        }
+    }
+}
