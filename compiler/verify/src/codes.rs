@@ -53,10 +53,13 @@ Fix: grant the request in the agent too (if the agent should have it), or narrow
 the skill's rule to what the agent allows.";
     TOOL_NET_MISMATCH = "AP0506", "tool-net-mismatch",
         "a tool rule allows a URL that the net rules make unreachable",
-        "The tool rule allows (or asks about) a call whose URL argument points at a \
-host and port that the same agent's or skill's net rules deny for every address: \
-the call is allowed at the tool layer but can never connect. The diagnostic shows \
-the tool call and the refused connection.\n\n\
+        "The tool rule grants (allows or asks about) calls whose URL argument points \
+at a host that the same agent's or skill's net rules never let it connect to: for \
+a host the rule names (or, if it names none, for everything it grants), every such \
+URL is refused at the net layer, for every address the host could resolve to. The \
+call is allowed at the tool layer but can never connect. The diagnostic shows the \
+tool call and the refused connection. A rule that names no port is checked on its \
+scheme's default port, one that names no scheme on `https`.\n\n\
 This is checked only for agents and skills that have net rules; one without any \
 is taken to be enforced at the tool layer only.\n\n\
 Example:\n\n    tool fetch(url: url) { allow when url.host in { \"api.example.com\" } }\n    net { allow connect tcp \"other.example\" port 443 }   # AP0506 on the tool rule\n\n\
