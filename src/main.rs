@@ -47,6 +47,10 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Load the egress firewall into the kernel (`--target nft`), or remove it.
     Apply(cmd::apply::Args),
+    /// Prove a policy free of conflicts and check its assertions (Z3).
+    Verify(cmd::verify::Args),
+    /// Show what a new policy grants or refuses that an old one did not.
+    Diff(cmd::diff::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +74,8 @@ fn main() -> ExitCode {
         Command::Explain(a) => cmd::explain::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Apply(a) => cmd::apply::run(a),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Diff(a) => cmd::diff::run(a),
     };
     ExitCode::from(code)
 }

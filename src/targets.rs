@@ -43,5 +43,6 @@ fn ir_target(policy: &Policy) -> TargetOutput {
 pub fn all_codes() -> Vec<&'static CodeInfo> {
     agentpol::diag::codes::all()
         .chain(agentpol_firewall::FIREWALL_CODES.iter().copied())
+        .chain(agentpol_verify::VERIFY_CODES.iter().copied())
         .collect()
 }

@@ -5,7 +5,7 @@
 //! `run`, `gate`) read.
 
 use crate::exit;
-use crate::manifest::{self, Manifest, SourceSection, TargetEntry, TestSection, VerifierSection};
+use crate::manifest::{self, Manifest, SourceSection, TargetEntry, TestSection};
 use crate::output::{self, Format, Level};
 use agentpol::ir::{Kind, Policy};
 use std::path::{Path, PathBuf};
@@ -73,13 +73,9 @@ pub fn run(args: Args) -> u8 {
         };
     }
 
-    let verifier = VerifierSection {
-        status: "not-run".into(),
-        detail: "the verifier is not part of this build of agentpolc".into(),
-        errors: 0,
-        warnings: 0,
-        unknown: 0,
-    };
+    let report = agentpol_verify::verify(policy, &super::verify::options(args.level));
+    diags.extend(report.diagnostics());
+    let verifier = super::verify::manifest_section(&report);
 
     let mut target_names = vec!["ir".to_string()];
     for t in &args.targets {
@@ -156,8 +152,12 @@ pub fn run(args: Args) -> u8 {
             output::emit(&diags, &comp.sources, args.format, args.level, extra);
         }
     }
-    if counts.errors > 0 {
+    if report.has_internal() {
+        exit::INTERNAL
+    } else if counts.errors > 0 {
         exit::FAILED
+    } else if report.has_unknown() {
+        exit::UNKNOWN
     } else {
         exit::OK
     }

@@ -4,10 +4,12 @@ pub mod apply;
 pub mod bench;
 pub mod build;
 pub mod check;
+pub mod diff;
 pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod test;
+pub mod verify;
 
 use crate::exit;
 use std::path::Path;

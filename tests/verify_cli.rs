@@ -1,0 +1,251 @@
+//! `agentpolc verify` and `agentpolc diff` against the real binary, on build
+//! directories holding hand-built IR (the front end is tested elsewhere) whose
+//! source files exist, so diagnostics point at real text.
+
+use agentpol::ir::{Action, ArgType, Atom, Effect, Matcher, Operand, Policy, Scalar, Test, Value};
+use agentpol_verify::build::{agent, fs, policy, rule, skill, tool};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_agentpolc");
+
+/// Writes `text` as the policy's source and `p` (pointing at it) as a build directory.
+fn build_dir(root: &Path, name: &str, text: &str, mut p: Policy) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(dir.join("ir")).unwrap();
+    let src = root.join(format!("{name}.agentpol"));
+    std::fs::write(&src, text).unwrap();
+    let mut map = agentpol::source::SourceMap::new();
+    let id = map.add(src.to_string_lossy(), text);
+    p.files[0].name = src.to_string_lossy().into_owned();
+    p.files[0].sha256 = map.get(id).unwrap().sha256();
+    std::fs::write(
+        dir.join("ir/policy.json"),
+        serde_json::to_vec_pretty(&p).unwrap(),
+    )
+    .unwrap();
+    let manifest = serde_json::json!({
+        "manifest_version": 1,
+        "agentpolc_version": "test",
+        "ir_version": agentpol::ir::IR_VERSION,
+        "source": {"root": src, "files": p.files, "sha256": ""},
+        "ir": "ir/policy.json",
+        "targets": [],
+        "verifier": {"status": "not-run", "detail": "", "errors": 0, "warnings": 0, "unknown": 0},
+        "tests": {"expectations": 0, "failed": 0}
+    });
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+const SRC: &str =
+    "agent a {\n  fs {\n    deny read \"/work/**\"\n    allow read \"/work/docs/**\"\n  }\n}\n";
+
+/// The builder gives rules synthetic spans (10 bytes per line): the tests check messages, not carets.
+fn overridden() -> Policy {
+    policy(
+        vec![agent(
+            "a",
+            vec![
+                rule("a/fs/w", Effect::Deny, Action::Read, fs(&["/work/**"]), 3),
+                rule(
+                    "a/fs/docs",
+                    Effect::Allow,
+                    Action::Read,
+                    fs(&["/work/docs/**"]),
+                    4,
+                ),
+            ],
+            vec![],
+        )],
+        vec![],
+        vec![],
+    )
+}
+
+#[test]
+fn verify_reports_an_overridden_rule_and_exits_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build_dir(tmp.path(), "p", SRC, overridden());
+    let o = run(&["verify", dir.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("AP0501"), "{err}");
+    assert!(err.contains("a/fs/docs never takes effect"), "{err}");
+    assert!(err.contains("verify warnings"), "{err}");
+    // The same through --naive.
+    let n = run(&["verify", "--naive", dir.to_str().unwrap()]);
+    assert!(text(&n).1.contains("a/fs/docs never takes effect"));
+}
+
+#[test]
+fn verify_json_and_sarif() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build_dir(tmp.path(), "p", SRC, overridden());
+    let o = run(&["verify", "--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["diagnostics"][0]["code"], "AP0501");
+    assert_eq!(v["verifier"]["status"], "warnings");
+    assert_eq!(v["verifier"]["findings"][0]["kind"], "overridden");
+    assert_eq!(
+        v["verifier"]["findings"][0]["witness"]["path"],
+        "/work/docs"
+    );
+    let s = run(&["verify", "--format", "sarif", dir.to_str().unwrap()]);
+    let log: serde_sarif::sarif::Sarif = serde_json::from_slice(&s.stdout).unwrap();
+    let results = log.runs[0].results.as_ref().unwrap();
+    assert_eq!(results[0].rule_id.as_deref(), Some("AP0501"));
+    // The covering rule is a related location.
+    assert_eq!(
+        results[0].related_locations.as_ref().map(|r| r.len()),
+        Some(1)
+    );
+}
+
+#[test]
+fn verify_exits_1_on_errors_and_3_on_unknown() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A skill reading what its agent does not grant: an error.
+    let esc = policy(
+        vec![agent(
+            "a",
+            vec![rule(
+                "a/fs/1",
+                Effect::Allow,
+                Action::Read,
+                fs(&["/w/**"]),
+                2,
+            )],
+            vec![skill(
+                "s",
+                vec![rule(
+                    "a.s/fs/1",
+                    Effect::Allow,
+                    Action::Read,
+                    fs(&["/etc/*"]),
+                    3,
+                )],
+            )],
+        )],
+        vec![],
+        vec![],
+    );
+    let dir = build_dir(
+        tmp.path(),
+        "esc",
+        "agent a {\n  fs { allow read \"/w/**\" }\n  skill s { fs { allow read \"/etc/*\" } }\n}\n",
+        esc,
+    );
+    let o = run(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o).1);
+    assert!(text(&o).1.contains("AP0505"));
+    // A construct the verifier does not model: undecided, exit 3, never "clean".
+    let unk = policy(
+        vec![agent(
+            "a",
+            vec![rule(
+                "a/tool/1",
+                Effect::Allow,
+                Action::Call,
+                Matcher::Tool {
+                    tool: Some("f".into()),
+                    conditions: vec![Atom {
+                        negated: false,
+                        test: Test::Eq {
+                            lhs: Operand {
+                                arg: "u".into(),
+                                field: None,
+                            },
+                            rhs: Scalar::Lit(Value::Str("x".into())),
+                        },
+                    }],
+                },
+                2,
+            )],
+            vec![],
+        )],
+        vec![tool("f", &[("u", ArgType::Url)])],
+        vec![],
+    );
+    let dir = build_dir(
+        tmp.path(),
+        "unk",
+        "agent a {\n  tool f { allow when u == \"x\" }\n}\n",
+        unk,
+    );
+    let o = run(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o).1);
+    assert!(text(&o).1.contains("AP0510"));
+}
+
+#[test]
+fn diff_widening_fails_only_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = build_dir(tmp.path(), "old", SRC, overridden());
+    let mut p = overridden();
+    p.agents[0].rules.remove(0);
+    let new_src = "agent a {\n  fs {\n\n    allow read \"/work/docs/**\"\n  }\n}\n";
+    let new = build_dir(tmp.path(), "new", new_src, p);
+    let o = run(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("AP0512"), "{err}");
+    assert!(err.contains("1 widening(s), 0 narrowing(s)"), "{err}");
+    let f = run(&[
+        "diff",
+        "--fail-on-widen",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+    ]);
+    assert_eq!(f.status.code(), Some(1));
+    let j = run(&[
+        "diff",
+        "--format",
+        "json",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert_eq!(v["diff"]["widened"], 1);
+    assert_eq!(v["diff"]["changes"][0]["old"], "deny");
+    assert_eq!(v["diff"]["changes"][0]["new"], "allow");
+    assert_eq!(v["diff"]["changes"][0]["witness"]["path"], "/work/docs");
+    // The reverse narrows, and its diagnostic points into the old (here: first) policy's file.
+    let r = run(&[
+        "diff",
+        "--format",
+        "json",
+        new.to_str().unwrap(),
+        old.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["diff"]["narrowed"], 1);
+    let file = v["diagnostics"][0]["location"]["file"].as_str().unwrap();
+    assert!(file.ends_with("new.agentpol (old)"), "{file}");
+    // Identical policies: nothing.
+    let same = run(&["diff", old.to_str().unwrap(), old.to_str().unwrap()]);
+    assert!(text(&same).1.contains("0 widening(s), 0 narrowing(s)"));
+}
+
+#[test]
+fn explain_knows_the_verifier_codes() {
+    let o = run(&["explain", "AP0501"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o).0.contains("overridden-rule"));
+}
