@@ -27,5 +27,7 @@ fn coding_agent_ir() {
 
 #[test]
 fn travel_assistant_ir() {
-    insta::assert_json_snapshot!(ir_of("examples/third-party-skill/travel-assistant.agentpol"));
+    insta::assert_json_snapshot!(ir_of(
+        "examples/third-party-skill/travel-assistant.agentpol"
+    ));
 }

@@ -12,7 +12,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_agentpolc");
 const EXPECTED: &[(&str, i32, &[&str])] = &[
     ("examples/coding-agent/coding-agent.agentpol", 0, &[]),
     ("examples/openclaw/openclaw.agentpol", 0, &[]),
-    ("examples/third-party-skill/travel-assistant.agentpol", 0, &[]),
+    (
+        "examples/third-party-skill/travel-assistant.agentpol",
+        0,
+        &[],
+    ),
 ];
 
 #[test]

@@ -349,7 +349,7 @@ fn real_traffic(target: Target) {
     let _server = spawn_ready(server, "peer server");
 
     let lowered = lower(&f.policy, &opts, layer);
-    let oracle = |p: &agentpol::ir::Policy, r: &agentpol::request::Request| fixture::decide(p, r).0;
+    let oracle = |p: &agentpol::ir::Policy, r: &agentpol::request::Request| fixture::decide(p, r);
     let model = |c: &Case, hook: Hook, cg: &str, uid: u32| {
         let daddr: std::net::IpAddr = c.addr.parse().unwrap();
         let p = Packet {

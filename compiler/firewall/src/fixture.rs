@@ -151,78 +151,8 @@ pub fn request(agent: &str, action: Action, proto: Proto, addr: &str, port: u16)
     }
 }
 
-/// Decides a net request by the semantics (§1, §5 of `lang-spec/semantics.md`)
-/// for an agent's own rules: deny > allow, default deny. Anything that is not
-/// a net request by a known agent is denied.
-pub fn standin_decide(policy: &Policy, req: &Request) -> Effect {
-    let Resource::Net {
-        action,
-        proto,
-        addr,
-        domain,
-        port,
-    } = &req.resource
-    else {
-        return Effect::Deny;
-    };
-    let Some(agent) = policy.agent(&req.agent) else {
-        return Effect::Deny;
-    };
-    let addr = addr.map(crate::interval::unmap_addr);
-    let mut best: Option<Effect> = None;
-    for r in &agent.rules {
-        let Matcher::Net {
-            proto: rp,
-            hosts,
-            ports,
-        } = &r.matcher
-        else {
-            continue;
-        };
-        if r.action != *action || !(*rp == Proto::Any || rp == proto) {
-            continue;
-        }
-        let host_ok = match hosts {
-            None => true,
-            Some(list) => list.iter().any(|h| match h {
-                Host::Cidr(n) => {
-                    let n = crate::interval::unmap_v4(n).map(IpNet::V4).unwrap_or(*n);
-                    addr.is_some_and(|a| n.contains(&a))
-                }
-                Host::Domain(d) => domain.as_ref().is_some_and(|name| {
-                    if d.wildcard {
-                        name.strip_suffix(&d.name)
-                            .is_some_and(|p| p.len() > 1 && p.ends_with('.'))
-                    } else {
-                        *name == d.name
-                    }
-                }),
-            }),
-        };
-        let port_ok = match ports {
-            None => true,
-            Some(list) => list
-                .iter()
-                .any(|p| p.lo <= *port && *port <= p.hi && *port != 0),
-        };
-        if host_ok && port_ok {
-            best = Some(best.map_or(r.effect, |b| b.max(r.effect)));
-        }
-    }
-    match best {
-        Some(Effect::Allow) => Effect::Allow,
-        _ => Effect::Deny,
-    }
-}
-
-/// The reference evaluator when it is implemented, else [`standin_decide`];
-/// the second value says which one answered (tests print it).
-pub fn decide(policy: &Policy, req: &Request) -> (Effect, &'static str) {
-    match agentpol::eval::evaluate(policy, req) {
-        Ok(d) => (d.effect, "agentpol::eval::evaluate"),
-        Err(e) if e.message == "not implemented" => {
-            (standin_decide(policy, req), "fixture::standin_decide")
-        }
-        Err(_) => (Effect::Deny, "agentpol::eval::evaluate"),
-    }
+/// The oracle the firewall is tested against: the reference evaluator, with
+/// a request it cannot decide counted as deny (fail closed).
+pub fn decide(policy: &Policy, req: &Request) -> Effect {
+    agentpol::eval::decide(policy, req).effect
 }
