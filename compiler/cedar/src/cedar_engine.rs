@@ -1,0 +1,615 @@
+//! Cedar's own `Authorizer` on the emitted files, behind [`DecisionEngine`].
+//!
+//! The query protocol (README.md, "Deciding"):
+//!
+//! 1. Validate the request exactly as the other engines do.
+//! 2. Ask Cedar with `context.approved = false`. Allow → **allow**.
+//! 3. For a tool call, ask again with `context.approved = true`.
+//!    Allow → **ask** (allowed once a human approves).
+//! 4. Otherwise **deny**.
+//!
+//! A Cedar evaluation error in any policy is treated as a failure to
+//! decide (deny): Cedar skips an erroring policy, and a skipped `forbid`
+//! would allow more than the source.
+
+use crate::codes;
+use crate::engine::{rule_list, verb, DecisionEngine};
+use crate::meta::{Meta, ENCODING_VERSION};
+use crate::names::{self, action_name, qualified, skill_id, MAX_ARGS, MAX_SEGMENTS};
+use crate::prepare::{self, ArgVal, Body, Catalog, ParamVal, PathVal, Prepared};
+use agentpol::eval::RequestError;
+use agentpol::ir::{Action, Effect, ParamType, RuleId, Value};
+use agentpol::request::{Decision, MatchedRule, Request};
+use cedar_policy::{
+    Authorizer, Context, Entities, EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet,
+    Schema, ValidationMode, Validator,
+};
+use serde_json::{json, Map, Value as Json};
+use std::collections::HashMap;
+use std::str::FromStr;
+
+/// Why Cedar files could not be loaded (`AP0604`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    /// Which file or check.
+    pub what: String,
+    /// Cedar's (or our) message.
+    pub message: String,
+}
+
+impl LoadError {
+    fn new(what: impl Into<String>, message: impl std::fmt::Display) -> LoadError {
+        LoadError {
+            what: what.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The registered code.
+    pub fn code(&self) -> &'static agentpol::diag::CodeInfo {
+        &codes::CEDAR_BAD_ARTIFACTS
+    }
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "error[{}]: the Cedar files cannot be used: {}: {}\n  help: rebuild them with `agentpolc build --target cedar` and do not edit them",
+            codes::CEDAR_BAD_ARTIFACTS.code,
+            self.what,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// The four files of the Cedar target, as text.
+#[derive(Clone, Debug)]
+pub struct CedarFiles {
+    /// `schema.cedarschema`.
+    pub schema: String,
+    /// `policies.cedar`.
+    pub policies: String,
+    /// `entities.json`.
+    pub entities: String,
+    /// `agentpol-cedar.json`.
+    pub meta: String,
+}
+
+/// What a Cedar policy stands for.
+#[derive(Clone, Debug)]
+enum Role {
+    /// The policy of a rule (for `ask`: its approved permit, or with
+    /// `unapproved` its forbid).
+    Rule { rule: RuleId, unapproved: bool },
+    /// A skill gate of an agent.
+    Gate,
+}
+
+/// Cedar's authorizer on the emitted policies.
+#[derive(Clone, Debug)]
+pub struct CedarEngine {
+    cat: Catalog,
+    schema: Schema,
+    policies: PolicySet,
+    roles: HashMap<PolicyId, Role>,
+    actions: HashMap<String, EntityUid>,
+    types: Types,
+}
+
+#[derive(Clone, Debug)]
+struct Types {
+    agent: EntityTypeName,
+    skill: EntityTypeName,
+    path: EntityTypeName,
+    endpoint: EntityTypeName,
+    env: EntityTypeName,
+    tool: EntityTypeName,
+}
+
+fn type_name(t: &str) -> Result<EntityTypeName, LoadError> {
+    EntityTypeName::from_str(&qualified(t)).map_err(|e| LoadError::new("entity type", e))
+}
+
+impl CedarEngine {
+    /// Loads the files and checks them: the schema and policies parse, the
+    /// policies pass strict validation, the entities conform, and every
+    /// policy's `@id` maps to a rule of the metadata or a gate.
+    pub fn from_files(files: &CedarFiles) -> Result<CedarEngine, LoadError> {
+        let meta: Meta = serde_json::from_str(&files.meta)
+            .map_err(|e| LoadError::new("agentpol-cedar.json", e))?;
+        if meta.encoding_version != ENCODING_VERSION {
+            return Err(LoadError::new(
+                "agentpol-cedar.json",
+                format!(
+                    "encoding version {} (this agentpolc reads {ENCODING_VERSION})",
+                    meta.encoding_version
+                ),
+            ));
+        }
+        if meta.max_segments != MAX_SEGMENTS || meta.max_args != MAX_ARGS {
+            return Err(LoadError::new(
+                "agentpol-cedar.json",
+                "written with other segment or argument limits",
+            ));
+        }
+        let (schema, _) = Schema::from_cedarschema_str(&files.schema)
+            .map_err(|e| LoadError::new("schema.cedarschema", e))?;
+        let policies = PolicySet::from_str(&files.policies)
+            .map_err(|e| LoadError::new("policies.cedar", e))?;
+        let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+        if !result.validation_passed() {
+            let errors: Vec<String> = result.validation_errors().map(|e| e.to_string()).collect();
+            return Err(LoadError::new(
+                "policies.cedar (strict validation)",
+                errors.join("; "),
+            ));
+        }
+        Entities::from_json_str(&files.entities, Some(&schema))
+            .map_err(|e| LoadError::new("entities.json", e))?;
+        let mut roles = HashMap::new();
+        for p in policies.policies() {
+            let id = p.annotation("id").ok_or_else(|| {
+                LoadError::new("policies.cedar", format!("policy {} has no @id", p.id()))
+            })?;
+            let role = if p.annotation("gate").is_some() {
+                Role::Gate
+            } else {
+                let rule = p.annotation("rule").ok_or_else(|| {
+                    LoadError::new(
+                        "policies.cedar",
+                        format!("policy {id} has neither @rule nor @gate"),
+                    )
+                })?;
+                let rule = RuleId(rule.to_string());
+                if !meta.rules.contains_key(&rule) {
+                    return Err(LoadError::new(
+                        "policies.cedar",
+                        format!("policy {id} names rule {rule}, which agentpol-cedar.json does not list"),
+                    ));
+                }
+                Role::Rule {
+                    unapproved: id.ends_with("#unapproved"),
+                    rule,
+                }
+            };
+            roles.insert(p.id().clone(), role);
+        }
+        let mut actions = HashMap::new();
+        let mut names_: Vec<String> = names::BASE_ACTIONS
+            .iter()
+            .map(|a| action_name(*a, None))
+            .collect();
+        names_.extend(
+            meta.tools
+                .iter()
+                .map(|t| action_name(Action::Call, Some(&t.name))),
+        );
+        for n in names_ {
+            let uid = EntityUid::from_str(&names::action_uid(&n))
+                .map_err(|e| LoadError::new("action name", e))?;
+            actions.insert(n, uid);
+        }
+        let types = Types {
+            agent: type_name(names::AGENT)?,
+            skill: type_name(names::SKILL)?,
+            path: type_name(names::PATH)?,
+            endpoint: type_name(names::ENDPOINT)?,
+            env: type_name(names::ENV_VAR)?,
+            tool: type_name(names::TOOL)?,
+        };
+        Ok(CedarEngine {
+            cat: Catalog::new(meta),
+            schema,
+            policies,
+            roles,
+            actions,
+            types,
+        })
+    }
+
+    /// The metadata the engine was loaded with.
+    pub fn meta(&self) -> &Meta {
+        &self.cat.meta
+    }
+
+    /// The Cedar request for `req` as JSON: `principal`, `action`, `resource`
+    /// (as `Type::"id"` strings), `context` and `entities` (the per-request
+    /// entities: principal, its agent, the resource). What a caller of a stock
+    /// Cedar authorizer (or `cedar authorize`) would send.
+    pub fn cedar_request_json(&self, req: &Request, approved: bool) -> Result<Json, RequestError> {
+        let p = prepare::prepare(&self.cat, req)?;
+        let q = self.query(&p)?;
+        let mut ctx = q.context.clone();
+        set_approved(&mut ctx, approved, &p);
+        Ok(json!({
+            "principal": q.principal.to_string(),
+            "action": q.action.to_string(),
+            "resource": q.resource.to_string(),
+            "context": ctx,
+            "entities": q.entities,
+        }))
+    }
+
+    fn query(&self, p: &Prepared<'_>) -> Result<Query, RequestError> {
+        let agent = self
+            .cat
+            .meta
+            .agents
+            .get(p.agent)
+            .ok_or_else(|| internal("agent index"))?;
+        let (principal, mut entities) = match p.skill.and_then(|s| agent.skills.get(s)) {
+            None => {
+                let uid = euid(&self.types.agent, &agent.name);
+                (
+                    uid,
+                    vec![entity_json(names::AGENT, &agent.name, json!({}), None)],
+                )
+            }
+            Some(s) => {
+                let id = skill_id(&agent.name, s);
+                (
+                    euid(&self.types.skill, &id),
+                    vec![
+                        entity_json(names::AGENT, &agent.name, json!({}), None),
+                        entity_json(names::SKILL, &id, json!({}), Some(&agent.name)),
+                    ],
+                )
+            }
+        };
+        let action_key = match &p.body {
+            Body::Tool { tool, .. } => {
+                let t = self.cat.tool(*tool).ok_or_else(|| internal("tool index"))?;
+                action_name(Action::Call, Some(&t.name))
+            }
+            b => action_name(b.action(), None),
+        };
+        let action = self
+            .actions
+            .get(&action_key)
+            .cloned()
+            .ok_or_else(|| internal("action"))?;
+        let (resource, context) = match &p.body {
+            Body::Fs { path, .. } => {
+                entities.push(entity_json(names::PATH, path.path, path_json(path), None));
+                (euid(&self.types.path, path.path), json!({}))
+            }
+            Body::Exec { path, args } => {
+                entities.push(entity_json(names::PATH, path.path, path_json(path), None));
+                let mut argv = Map::new();
+                for (i, a) in args.iter().take(MAX_ARGS).enumerate() {
+                    argv.insert(format!("a{i}"), json!(a));
+                }
+                (
+                    euid(&self.types.path, path.path),
+                    json!({"argc": args.len(), "argv": argv}),
+                )
+            }
+            Body::Net {
+                proto,
+                addr,
+                domain,
+                port,
+                ..
+            } => {
+                let proto = match proto {
+                    agentpol::ir::Proto::Udp => "udp",
+                    _ => "tcp",
+                };
+                let mut attrs = Map::new();
+                attrs.insert("proto".into(), json!(proto));
+                attrs.insert("port".into(), json!(port));
+                if let Some(a) = addr {
+                    attrs.insert("addr".into(), ip_json(a));
+                }
+                if let Some(d) = domain {
+                    attrs.insert("domain".into(), json!(d));
+                }
+                let id = format!(
+                    "{proto}/{}/{}/{port}",
+                    addr.map(|a| a.to_string()).unwrap_or_default(),
+                    domain.as_deref().unwrap_or("")
+                );
+                entities.push(entity_json(names::ENDPOINT, &id, Json::Object(attrs), None));
+                (euid(&self.types.endpoint, &id), json!({}))
+            }
+            Body::Env { var } => (euid(&self.types.env, var), json!({})),
+            Body::Tool {
+                tool,
+                args,
+                params,
+                tainted,
+                contains_secret,
+            } => {
+                let sig = self.cat.tool(*tool).ok_or_else(|| internal("tool index"))?;
+                let mut a = Map::new();
+                for (decl, v) in sig.args.iter().zip(args) {
+                    a.insert(decl.name.clone(), arg_json(v));
+                }
+                let mut ps = Map::new();
+                for name in self
+                    .cat
+                    .meta
+                    .context_params
+                    .get(&sig.name)
+                    .into_iter()
+                    .flatten()
+                {
+                    let ty = self
+                        .cat
+                        .meta
+                        .params
+                        .iter()
+                        .find(|d| &d.name == name)
+                        .map(|d| d.ty)
+                        .ok_or_else(|| internal("param"))?;
+                    // A param no rule of the requesting owners reads does not
+                    // change their decision; Cedar's context type still wants
+                    // a value, so a neutral one stands in.
+                    let v = match params.get(name.as_str()) {
+                        Some(v) => param_json(v),
+                        None => neutral(ty),
+                    };
+                    ps.insert(name.clone(), v);
+                }
+                (
+                    euid(&self.types.tool, &sig.name),
+                    json!({
+                        "args": a,
+                        "params": ps,
+                        "tainted": tainted,
+                        "contains_secret": contains_secret,
+                        "approved": false,
+                    }),
+                )
+            }
+        };
+        Ok(Query {
+            principal,
+            action,
+            resource,
+            context,
+            entities: Json::Array(entities),
+        })
+    }
+
+    fn authorize(&self, q: &Query, context: Json) -> Result<cedar_policy::Response, RequestError> {
+        let context = Context::from_json_value(context, Some((&self.schema, &q.action)))
+            .map_err(|e| internal(&format!("Cedar context: {e}")))?;
+        let request = cedar_policy::Request::new(
+            q.principal.clone(),
+            q.action.clone(),
+            q.resource.clone(),
+            context,
+            Some(&self.schema),
+        )
+        .map_err(|e| internal(&format!("Cedar request: {e}")))?;
+        let entities = Entities::from_json_value(q.entities.clone(), Some(&self.schema))
+            .map_err(|e| internal(&format!("Cedar entities: {e}")))?;
+        let response = Authorizer::new().is_authorized(&request, &self.policies, &entities);
+        let errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| e.to_string())
+            .collect();
+        if !errors.is_empty() {
+            return Err(internal(&format!(
+                "a Cedar policy failed to evaluate: {}",
+                errors.join("; ")
+            )));
+        }
+        Ok(response)
+    }
+
+    /// The rules among Cedar's reasons, filtered by role.
+    fn reasons(
+        &self,
+        r: &cedar_policy::Response,
+        want: impl Fn(Effect, bool) -> bool,
+    ) -> Vec<MatchedRule> {
+        let mut out: Vec<MatchedRule> = Vec::new();
+        for pid in r.diagnostics().reason() {
+            if let Some(Role::Rule { rule, unapproved }) = self.roles.get(pid) {
+                if let Some(m) = self.cat.meta.rules.get(rule) {
+                    if want(m.effect, *unapproved) && !out.iter().any(|x| &x.id == rule) {
+                        out.push(MatchedRule {
+                            id: rule.clone(),
+                            effect: m.effect,
+                            owner: m.owner.clone(),
+                            src: m.src,
+                        });
+                    }
+                }
+            }
+        }
+        // Rule order, as the other engines report.
+        let rules = &self.cat.meta.rules;
+        out.sort_by_key(|m| rules.get(&m.id).map(|r| r.order).unwrap_or(u32::MAX));
+        out
+    }
+
+    fn gates_fired(&self, r: &cedar_policy::Response) -> Vec<String> {
+        r.diagnostics()
+            .reason()
+            .filter(|pid| matches!(self.roles.get(*pid), Some(Role::Gate)))
+            .filter_map(|pid| self.policies.annotation(pid, "id").map(str::to_string))
+            .collect()
+    }
+}
+
+struct Query {
+    principal: EntityUid,
+    action: EntityUid,
+    resource: EntityUid,
+    context: Json,
+    entities: Json,
+}
+
+fn set_approved(ctx: &mut Json, approved: bool, p: &Prepared<'_>) {
+    if matches!(p.body, Body::Tool { .. }) {
+        if let Some(obj) = ctx.as_object_mut() {
+            obj.insert("approved".into(), json!(approved));
+        }
+    }
+}
+
+fn internal(what: &str) -> RequestError {
+    prepare::error(
+        prepare::code::bad_request(),
+        "",
+        format!("the Cedar engine failed internally: {what}"),
+        "this is a bug in agentpol; decide with `--engine index` or `--engine eval` and report it",
+    )
+}
+
+fn euid(ty: &EntityTypeName, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
+}
+
+fn entity_json(ty: &str, id: &str, attrs: Json, parent_agent: Option<&str>) -> Json {
+    let parents: Vec<Json> = parent_agent
+        .map(|a| json!({"type": qualified(names::AGENT), "id": a}))
+        .into_iter()
+        .collect();
+    json!({"uid": {"type": qualified(ty), "id": id}, "attrs": attrs, "parents": parents})
+}
+
+fn ip_json(a: &std::net::IpAddr) -> Json {
+    json!({"__extn": {"fn": "ip", "arg": a.to_string()}})
+}
+
+/// The path record (see `glob.rs`).
+fn path_json(p: &PathVal<'_>) -> Json {
+    let mut seg = Map::new();
+    let mut rseg = Map::new();
+    for (i, s) in p.segs.iter().take(MAX_SEGMENTS).enumerate() {
+        seg.insert(format!("s{i}"), json!(s));
+    }
+    for (i, s) in p.segs.iter().rev().take(MAX_SEGMENTS).enumerate() {
+        rseg.insert(format!("s{i}"), json!(s));
+    }
+    json!({"path": p.path, "depth": p.segs.len(), "seg": seg, "rseg": rseg})
+}
+
+fn arg_json(v: &ArgVal<'_>) -> Json {
+    match v {
+        ArgVal::Str(s) => json!(s),
+        ArgVal::Int(i) => json!(i),
+        ArgVal::Bool(b) => json!(b),
+        ArgVal::Path(p) => path_json(p),
+        ArgVal::Url(u) => {
+            let mut m = Map::new();
+            m.insert("raw".into(), json!(u.raw));
+            m.insert("scheme".into(), json!(u.scheme));
+            m.insert("path".into(), json!(u.path));
+            if let Some(h) = &u.host {
+                m.insert("host".into(), json!(h));
+            }
+            if let Some(d) = &u.domain {
+                m.insert("domain".into(), json!(d));
+            }
+            if let Some(ip) = &u.ip {
+                m.insert("ip".into(), ip_json(ip));
+            }
+            if let Some(port) = u.port {
+                m.insert("port".into(), json!(port));
+            }
+            Json::Object(m)
+        }
+    }
+}
+
+fn value_json(v: &Value) -> Json {
+    match v {
+        Value::Bool(b) => json!(b),
+        Value::Int(i) => json!(i),
+        Value::Str(s) => json!(s),
+    }
+}
+
+fn param_json(v: &ParamVal) -> Json {
+    match v {
+        ParamVal::Scalar(v) => value_json(v),
+        ParamVal::Set(items) => Json::Array(items.iter().map(value_json).collect()),
+    }
+}
+
+fn neutral(ty: ParamType) -> Json {
+    match ty {
+        ParamType::String => json!(""),
+        ParamType::Int => json!(0),
+        ParamType::Bool => json!(false),
+        ParamType::SetString | ParamType::SetInt => json!([]),
+    }
+}
+
+impl DecisionEngine for CedarEngine {
+    fn name(&self) -> &'static str {
+        "cedar"
+    }
+
+    fn decide(&self, request: &Request) -> Result<Decision, RequestError> {
+        let p = prepare::prepare(&self.cat, request)?;
+        let q = self.query(&p)?;
+        let is_tool = matches!(p.body, Body::Tool { .. });
+        let mut ctx = q.context.clone();
+        set_approved(&mut ctx, false, &p);
+        let first = self.authorize(&q, ctx)?;
+        let meta = &self.cat.meta;
+        if first.decision() == cedar_policy::Decision::Allow {
+            let deciding = self.reasons(&first, |e, _| e == Effect::Allow);
+            let reason = format!("{} {}", verb(Effect::Allow), rule_list(meta, &deciding));
+            return Ok(Decision {
+                effect: Effect::Allow,
+                matched: deciding.clone(),
+                deciding,
+                reason,
+            });
+        }
+        let last = if is_tool {
+            let mut ctx = q.context.clone();
+            set_approved(&mut ctx, true, &p);
+            let second = self.authorize(&q, ctx)?;
+            if second.decision() == cedar_policy::Decision::Allow {
+                let deciding = self.reasons(&second, |e, _| e == Effect::Ask);
+                let matched = self.reasons(&second, |_, _| true);
+                let reason = format!("{} {}", verb(Effect::Ask), rule_list(meta, &deciding));
+                return Ok(Decision {
+                    effect: Effect::Ask,
+                    deciding,
+                    matched,
+                    reason,
+                });
+            }
+            second
+        } else {
+            first
+        };
+        let deciding = self.reasons(&last, |e, unapproved| e == Effect::Deny && !unapproved);
+        let reason = if !deciding.is_empty() {
+            format!("{} {}", verb(Effect::Deny), rule_list(meta, &deciding))
+        } else {
+            let gates = self.gates_fired(&last);
+            if gates.is_empty() {
+                format!(
+                    "default deny: no Cedar permit matches {}",
+                    crate::index::describe(&self.cat, &p)
+                )
+            } else {
+                format!(
+                    "default deny: the agent itself does not permit {} (Cedar gate {})",
+                    crate::index::describe(&self.cat, &p),
+                    gates.join(", ")
+                )
+            }
+        };
+        Ok(Decision {
+            effect: Effect::Deny,
+            matched: deciding.clone(),
+            deciding,
+            reason,
+        })
+    }
+}

@@ -1,0 +1,168 @@
+//! Differential tests: the Cedar engine, the decision index and the
+//! reference evaluator must give the same answers on generated requests.
+//!
+//! Where the loss report says the Cedar encoding of a rule is approximate,
+//! requests that rule could apply to are checked in the sound direction
+//! only: Cedar may be stricter than the source, never laxer.
+//!
+//! Case counts: `AGENTPOL_DIFF_CASES` (requests per policy, default 10,000
+//! in release builds and 2,000 in debug builds) and `AGENTPOL_DIFF_POLICIES`
+//! (random policies, default 40 / 10).
+
+use agentpol::ir::{Action, Effect, Policy};
+use agentpol::request::{Decision, Request, Resource};
+use agentpol_cedar::testkit::{random_policy, random_requests};
+use agentpol_cedar::{CedarEngine, DecisionEngine, IndexEngine};
+use std::collections::HashSet;
+
+fn env_or(name: &str, release: usize, debug: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if cfg!(debug_assertions) {
+            debug
+        } else {
+            release
+        })
+}
+
+/// (owner, action) pairs with an approximated rule.
+fn lossy_pairs(cedar: &CedarEngine) -> HashSet<(String, Action)> {
+    let meta = cedar.meta();
+    meta.loss
+        .iter()
+        .filter_map(|l| meta.rules.get(&l.rule))
+        .map(|r| (r.owner.clone(), r.action))
+        .collect()
+}
+
+fn action_of(req: &Request) -> Action {
+    match &req.resource {
+        Resource::Fs { action, .. } | Resource::Net { action, .. } => *action,
+        Resource::Exec { .. } => Action::Exec,
+        Resource::Tool { .. } => Action::Call,
+        Resource::Env { .. } => Action::ReadEnv,
+    }
+}
+
+fn touches_loss(lossy: &HashSet<(String, Action)>, req: &Request) -> bool {
+    let a = action_of(req);
+    lossy.contains(&(req.agent.clone(), a))
+        || req
+            .skill
+            .as_ref()
+            .is_some_and(|s| lossy.contains(&(format!("{}.{s}", req.agent), a)))
+}
+
+fn ids(d: &Decision, deciding: bool) -> Vec<String> {
+    let list = if deciding { &d.deciding } else { &d.matched };
+    list.iter().map(|m| m.id.0.clone()).collect()
+}
+
+fn brief(d: &Decision) -> String {
+    format!(
+        "{} deciding={:?} matched={:?} ({})",
+        d.effect,
+        ids(d, true),
+        ids(d, false),
+        d.reason
+    )
+}
+
+fn show(req: &Request) -> String {
+    serde_json::to_string(req).unwrap_or_else(|_| format!("{req:?}"))
+}
+
+/// Compares the engines on every request; returns (decided, errors, lossy-checked).
+fn check(policy: &Policy, requests: &[Request]) -> (usize, usize, usize) {
+    let cedar = CedarEngine::from_policy(policy).unwrap_or_else(|d| {
+        panic!(
+            "emit failed: {:?}",
+            d.iter().map(|d| &d.message).collect::<Vec<_>>()
+        )
+    });
+    let index = IndexEngine::new(policy).unwrap_or_else(|e| panic!("index: {e:?}"));
+    let lossy = lossy_pairs(&cedar);
+    let (mut decided, mut errors, mut one_way) = (0, 0, 0);
+    for req in requests {
+        let c = cedar.decide(req);
+        let i = index.decide(req);
+        match (&c, &i) {
+            (Err(ce), Err(ie)) => {
+                assert_eq!(
+                    (ce.code.code, &ce.field),
+                    (ie.code.code, &ie.field),
+                    "different errors for {}\n cedar: {ce:?}\n index: {ie:?}",
+                    show(req)
+                );
+                errors += 1;
+            }
+            (Ok(cd), Ok(id)) => {
+                decided += 1;
+                if touches_loss(&lossy, req) {
+                    one_way += 1;
+                    assert!(
+                        cd.effect >= id.effect,
+                        "Cedar is laxer than the source for {}\n cedar: {}\n index: {}",
+                        show(req),
+                        brief(cd),
+                        brief(id)
+                    );
+                    continue;
+                }
+                assert_eq!(
+                    cd.effect,
+                    id.effect,
+                    "different effects for {}\n cedar: {}\n index: {}",
+                    show(req),
+                    brief(cd),
+                    brief(id)
+                );
+                // Cedar reports the policies that determined its answer: for a
+                // skill's allow only the skill's permits (the agent's side is a
+                // gate), otherwise exactly the deciding rules.
+                let cids: HashSet<String> = ids(cd, true).into_iter().collect();
+                let iids: HashSet<String> = ids(id, true).into_iter().collect();
+                if req.skill.is_some() && cd.effect != Effect::Deny {
+                    assert!(
+                        cids.is_subset(&iids),
+                        "deciding rules for {}\n cedar: {cids:?}\n index: {iids:?}",
+                        show(req)
+                    );
+                } else {
+                    assert_eq!(cids, iids, "deciding rules for {}", show(req));
+                }
+            }
+            _ => panic!(
+                "one engine decided, the other refused: {}\n cedar: {:?}\n index: {:?}",
+                show(req),
+                c.as_ref().map(brief),
+                i.as_ref().map(brief)
+            ),
+        }
+    }
+    (decided, errors, one_way)
+}
+
+#[test]
+fn random_policies_cedar_equals_index() {
+    let policies = env_or("AGENTPOL_DIFF_POLICIES", 40, 10);
+    let cases = env_or("AGENTPOL_DIFF_CASES", 10_000, 2_000);
+    let (mut decided, mut errors, mut one_way) = (0, 0, 0);
+    for seed in 0..policies as u64 {
+        let rules = 5 + (seed as usize * 7) % 60;
+        let policy = random_policy(seed, rules);
+        let reqs = random_requests(&policy, seed ^ 0xabcd, cases);
+        let (d, e, o) = check(&policy, &reqs);
+        decided += d;
+        errors += e;
+        one_way += o;
+    }
+    eprintln!("decided {decided}, refused {errors}, checked one way {one_way}");
+    // The generators must exercise both paths, or the test proves little.
+    assert!(
+        decided > errors * 2,
+        "too few decided requests: {decided} vs {errors}"
+    );
+    assert!(errors > 0);
+}
