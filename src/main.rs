@@ -1,2 +1,67 @@
-//! `agentpolc`: the command-line front end.
-fn main() {}
+//! `agentpolc`: the command-line front end of agentpol.
+//!
+//! CLI glue only: every decision is made in the library crates. Compile-time
+//! commands take the policy file as a positional argument; runtime commands
+//! take `--policy DIR|FILE` (a build directory with `manifest.json`, or a source).
+//! Exit codes are shared by all subcommands (see [`exit`]).
+
+mod cmd;
+mod exit;
+mod loader;
+mod manifest;
+mod output;
+mod request_io;
+mod targets;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Compile, check and test agentpol policies.
+#[derive(Parser, Debug)]
+#[command(name = "agentpolc", version, about, long_about = None, after_help = exit::HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse and type-check a policy; print diagnostics.
+    Check(cmd::check::Args),
+    /// Format policy files in place (or check that they are formatted).
+    Fmt(cmd::fmt::Args),
+    /// Decide one request with the reference evaluator.
+    Eval(cmd::eval::Args),
+    /// Run the `test` blocks of a policy.
+    Test(cmd::test::Args),
+    /// Compile a policy: IR, verifier report and backend targets into a directory.
+    Build(cmd::build::Args),
+    /// Print the long explanation of a diagnostic code.
+    Explain(cmd::explain::Args),
+    /// Measure parse + check time on a generated policy.
+    Bench(cmd::bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(exit::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let code = match cli.command {
+        Command::Check(a) => cmd::check::run(a),
+        Command::Fmt(a) => cmd::fmt::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Test(a) => cmd::test::run(a),
+        Command::Build(a) => cmd::build::run(a),
+        Command::Explain(a) => cmd::explain::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
+    };
+    ExitCode::from(code)
+}

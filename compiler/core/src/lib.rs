@@ -14,7 +14,10 @@
 //!
 //! Architecture invariant: this crate does no IO. Files come through a
 //! [`source::Loader`]; the standard library is compiled in ([`stdlib`]).
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod backend;
 pub mod check;

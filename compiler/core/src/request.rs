@@ -20,8 +20,12 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// A request to decide.
+///
+/// Deserialize it with `agentpol::eval::parse_request`, which rejects unknown
+/// fields: serde cannot (`deny_unknown_fields` does not combine with
+/// `flatten`, it rejects every request), and silently ignoring a misspelt
+/// `skill` would evaluate the request with the agent's wider rights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Request {
     /// The agent making the request.
     pub agent: String,

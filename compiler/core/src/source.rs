@@ -103,7 +103,9 @@ pub struct NoFiles;
 
 impl Loader for NoFiles {
     fn load_file(&self, _from: &str, path: &str) -> Result<(String, String), String> {
-        Err(format!("file imports are not available here (asked for {path:?})"))
+        Err(format!(
+            "file imports are not available here (asked for {path:?})"
+        ))
     }
 }
 

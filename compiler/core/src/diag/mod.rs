@@ -17,7 +17,7 @@ mod codes_eval;
 mod codes_syntax;
 mod render;
 
-pub use render::{render_human, to_json, JsonDiagnostic};
+pub use render::{json_location, render_human, to_json, JsonDiagnostic, JsonLocation};
 
 use crate::span::Span;
 use serde::Serialize;

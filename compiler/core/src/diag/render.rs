@@ -69,7 +69,10 @@ fn view<'a>(diag: &'a Diag, sources: &SourceMap) -> View<'a> {
     for label in &diag.secondary {
         if label.span.file == diag.primary.span.file {
             let (o, l) = clamp(label.span);
-            labels.push(LabeledSpan::new_with_span(Some(label.message.clone()), (o, l)));
+            labels.push(LabeledSpan::new_with_span(
+                Some(label.message.clone()),
+                (o, l),
+            ));
         } else if let Some(f) = sources.get(label.span.file) {
             let (line, col) = f.line_col(label.span.start);
             elsewhere.push(format!("{}:{line}:{col}: {}", f.name, label.message));
@@ -145,7 +148,8 @@ pub struct JsonDiagnostic {
     pub notes: Vec<String>,
 }
 
-fn location(sources: &SourceMap, label: &super::Label) -> JsonLocation {
+/// The JSON location of a label.
+pub fn json_location(sources: &SourceMap, label: &super::Label) -> JsonLocation {
     let (file, (line, column), (end_line, end_column)) = match sources.get(label.span.file) {
         Some(f) => (
             f.name.clone(),
@@ -172,8 +176,12 @@ pub fn to_json(diag: &Diag, sources: &SourceMap) -> JsonDiagnostic {
         name: diag.code.name,
         severity: diag.severity,
         message: diag.message.clone(),
-        location: location(sources, &diag.primary),
-        related: diag.secondary.iter().map(|l| location(sources, l)).collect(),
+        location: json_location(sources, &diag.primary),
+        related: diag
+            .secondary
+            .iter()
+            .map(|l| json_location(sources, l))
+            .collect(),
         help: diag.help.clone(),
         notes: diag.notes.clone(),
     }

@@ -1,18 +1,36 @@
 //! The reference evaluator: the IR's meaning, written to be obviously right.
 //!
 //! Every backend is differentially tested against [`evaluate`]; keep it
-//! simple, direct and slow rather than clever.
+//! simple, direct and slow rather than clever. The normative text is
+//! `lang-spec/semantics.md`; section numbers below refer to it.
+//!
+//! * [`parse_request`]: JSON → [`Request`], strict (unknown fields, duplicate keys refused).
+//! * [`evaluate`]: the decision, or a [`RequestError`] for a request that cannot be decided.
+//! * [`decide`]: the same, fail-closed: an error becomes a deny whose reason names it.
+//! * [`matching`]: the primitives (globs, `like`, domains, CIDRs, ports, URLs).
+//! * [`tests`]: runs a policy's `test` blocks.
+//!
+//! Architecture invariant: nothing here panics on any request or any IR; a
+//! policy that breaks the IR's invariants gives `AP0890`, never a silent
+//! `false` (a false in a deny rule would widen the policy).
 
-use crate::diag::CodeInfo;
-use crate::ir::Policy;
-use crate::request::{Decision, Request};
+pub mod matching;
+pub mod tests;
+mod validate;
+
+use crate::diag::{codes, CodeInfo};
+use crate::ir::{Effect, Matcher, Policy, Rule, Scalar, SetOperand, Test, Value};
+use crate::request::{Decision, MatchedRule, Request};
+use std::collections::BTreeSet;
+use std::fmt;
+use validate::{ArgValue, Checked, ParamValue, ToolCall};
 
 /// Why a request could not be decided (the decision is then deny).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestError {
     /// The registered code (`AP08xx`).
     pub code: &'static CodeInfo,
-    /// The offending field as a JSON pointer, e.g. `/args/amount`.
+    /// The offending field as a JSON pointer, e.g. `/args/amount` (empty: the whole request).
     pub field: String,
     /// What is wrong.
     pub message: String,
@@ -20,13 +38,697 @@ pub struct RequestError {
     pub help: String,
 }
 
-/// Decides `request` under `policy`.
-pub fn evaluate(policy: &Policy, request: &Request) -> Result<Decision, RequestError> {
-    let _ = (policy, request);
-    Err(RequestError {
-        code: &crate::diag::codes::BAD_REQUEST,
-        field: String::new(),
-        message: "not implemented".into(),
-        help: String::new(),
+impl RequestError {
+    fn new(
+        code: &'static CodeInfo,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> RequestError {
+        RequestError {
+            code,
+            field: field.into(),
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+
+    /// The error as a diagnostic at `span`: the request's text (for
+    /// `agentpolc eval --request FILE`) or the `expect` line it came from.
+    pub fn to_diag(&self, span: crate::span::Span) -> crate::diag::Diag {
+        let at = if self.field.is_empty() {
+            "in this request".to_string()
+        } else {
+            format!("at {}", self.field)
+        };
+        crate::diag::Diag::error(self.code, span, self.message.clone())
+            .label(at)
+            .help(self.help.clone())
+            .note("the decision is deny (fail closed)")
+    }
+}
+
+/// The plain-text form printed by `agentpolc eval` (stable; snapshot-tested):
+///
+/// ```text
+/// error[AP0805]: tool `send_email` needs argument `body` (a string), which the request does not give
+///   at: /args/body
+///   help: give every declared argument of `send_email`: to: string, body: string
+/// ```
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.field.is_empty() {
+            "(the request)"
+        } else {
+            &self.field
+        };
+        write!(
+            f,
+            "error[{}]: {}\n  at: {at}\n  help: {}",
+            self.code.code, self.message, self.help
+        )
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// Escapes a JSON object key for a JSON pointer (RFC 6901).
+fn pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Keys a request may have, besides `agent`, `skill` and `kind`.
+fn kind_fields(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "fs" => &["action", "path"],
+        "exec" => &["path", "args"],
+        "net" => &["action", "proto", "addr", "domain", "port"],
+        "tool" => &["tool", "args", "params", "tainted", "secrets"],
+        "env" => &["var"],
+        _ => return None,
     })
+}
+
+/// A JSON value read with duplicate object keys refused: `{"to": "a", "to": "b"}`
+/// means different things to different parsers, and the gate and the
+/// evaluator must not disagree about what was asked.
+struct StrictJson;
+
+impl<'de> serde::de::DeserializeSeed<'de> for StrictJson {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(StrictJson)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StrictJson {
+    type Value = serde_json::Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(StrictJson)? {
+            items.push(v);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            let value = map.next_value_seed(StrictJson)?;
+            out.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+}
+
+/// Reads a request from JSON (the format of `agentpolc eval --request`).
+///
+/// Stricter than `serde_json::from_str::<Request>`: unknown fields and
+/// duplicate keys are errors. Errors carry serde's line and column.
+pub fn parse_request(json: &str) -> Result<Request, RequestError> {
+    let bad = |field: String, message: String| {
+        RequestError::new(
+            &codes::BAD_REQUEST,
+            field,
+            message,
+            "see `agentpolc explain AP0801` for the request format, e.g. \
+             {\"agent\": \"a\", \"kind\": \"fs\", \"action\": \"read\", \"path\": \"/x\"}",
+        )
+    };
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = serde::de::DeserializeSeed::deserialize(StrictJson, &mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| {
+            bad(
+                String::new(),
+                format!("the request is not readable JSON: {e}"),
+            )
+        })?;
+    let request: Request = serde_json::from_str(json)
+        .map_err(|e| bad(String::new(), format!("the request cannot be read: {e}")))?;
+    // The typed read succeeded, so `value` is an object with a known `kind`.
+    if let Some(obj) = value.as_object() {
+        let kind = obj.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        let allowed = kind_fields(kind).unwrap_or(&[]);
+        for key in obj.keys() {
+            let common = matches!(key.as_str(), "agent" | "skill" | "kind");
+            if !common && !allowed.contains(&key.as_str()) {
+                return Err(bad(
+                    format!("/{}", pointer(key)),
+                    format!(
+                        "{} {kind} request has no field `{key}` (it has: agent, skill, kind, {})",
+                        validate::article(kind),
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(request)
+}
+
+/// Decides `request` under `policy` (semantics.md §1).
+///
+/// The matching rules of the agent are collected and the decision is the
+/// highest-precedence effect among them (deny > ask > allow), or deny when
+/// none matches. For a skill, the same is done over the skill's rules and the
+/// result is the higher of the two decisions. A request that cannot be
+/// interpreted is an `Err`; every engine must treat it as deny.
+pub fn evaluate(policy: &Policy, request: &Request) -> Result<Decision, RequestError> {
+    let (agent, skill, req) = validate::check_request(policy, request)?;
+    if let Checked::Tool(call) = &req {
+        let skill_rules = skill.map(|s| s.rules.as_slice()).unwrap_or(&[]);
+        check_params_bound(policy, agent.rules.iter().chain(skill_rules), call)?;
+    }
+
+    let agent_side = decide_side(policy, &agent.rules, agent.name.clone(), &req)?;
+    let skill_side = match skill {
+        Some(s) => Some(decide_side(
+            policy,
+            &s.rules,
+            format!("{}.{}", agent.name, s.name),
+            &req,
+        )?),
+        None => None,
+    };
+
+    let effect = match &skill_side {
+        Some(s) => agent_side.effect.max(s.effect),
+        None => agent_side.effect,
+    };
+    let mut matched = agent_side.matched.clone();
+    if let Some(s) = &skill_side {
+        matched.extend(s.matched.iter().cloned());
+    }
+    // A rule carrying the winning effect can only come from a side whose own
+    // decision is that effect, so this is "the rules of whichever side decided".
+    let deciding: Vec<MatchedRule> = matched
+        .iter()
+        .filter(|m| m.effect == effect)
+        .cloned()
+        .collect();
+    let reason = reason(
+        policy,
+        effect,
+        &deciding,
+        &agent_side,
+        skill_side.as_ref(),
+        &req,
+    );
+    Ok(Decision {
+        effect,
+        deciding,
+        matched,
+        reason,
+    })
+}
+
+/// Like [`evaluate`], but fail closed: a request error becomes a deny whose
+/// reason states the error. What every enforcer should call.
+pub fn decide(policy: &Policy, request: &Request) -> Decision {
+    match evaluate(policy, request) {
+        Ok(d) => d,
+        Err(e) => Decision {
+            effect: Effect::Deny,
+            deciding: Vec::new(),
+            matched: Vec::new(),
+            reason: error_reason(&e),
+        },
+    }
+}
+
+/// The reason of a fail-closed deny.
+fn error_reason(e: &RequestError) -> String {
+    let at = if e.field.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", e.field)
+    };
+    format!(
+        "denied (fail closed): the request cannot be decided: {} [{}{at}]",
+        e.message, e.code.code
+    )
+}
+
+/// One side of a decision: an agent's rules or a skill's.
+struct Side {
+    /// `agent` or `agent.skill`.
+    owner: String,
+    effect: Effect,
+    matched: Vec<MatchedRule>,
+}
+
+fn decide_side(
+    policy: &Policy,
+    rules: &[Rule],
+    owner: String,
+    req: &Checked<'_>,
+) -> Result<Side, RequestError> {
+    let mut matched = Vec::new();
+    for rule in rules {
+        if rule_matches(policy, rule, req)? {
+            matched.push(MatchedRule {
+                id: rule.id.clone(),
+                effect: rule.effect,
+                owner: owner.clone(),
+                src: rule.src,
+            });
+        }
+    }
+    // Default deny: no matching rule.
+    let effect = matched
+        .iter()
+        .map(|m| m.effect)
+        .max()
+        .unwrap_or(Effect::Deny);
+    Ok(Side {
+        owner,
+        effect,
+        matched,
+    })
+}
+
+/// `path:line:col` of a source position.
+pub fn location(policy: &Policy, src: &crate::ir::SourceRef) -> String {
+    let file = policy
+        .files
+        .get(src.span.file.0 as usize)
+        .map(|f| f.name.as_str())
+        .unwrap_or("<unknown file>");
+    format!("{file}:{}:{}", src.line, src.col)
+}
+
+/// `id (file:line:col)` for each rule, joined.
+fn rule_list(policy: &Policy, rules: &[MatchedRule]) -> String {
+    let items: Vec<String> = rules
+        .iter()
+        .map(|r| format!("{} ({})", r.id, location(policy, &r.src)))
+        .collect();
+    items.join(", ")
+}
+
+fn reason(
+    policy: &Policy,
+    effect: Effect,
+    deciding: &[MatchedRule],
+    agent: &Side,
+    skill: Option<&Side>,
+    req: &Checked<'_>,
+) -> String {
+    if !deciding.is_empty() {
+        let verb = match effect {
+            Effect::Allow => "allowed by",
+            Effect::Ask => "needs a human's approval: ask by",
+            Effect::Deny => "denied by",
+        };
+        return format!("{verb} {}", rule_list(policy, deciding));
+    }
+    let what = req.describe();
+    match skill {
+        Some(s) if agent.matched.is_empty() && s.matched.is_empty() => format!(
+            "default deny: no rule of agent {} or of skill {} matches {what}",
+            agent.owner, s.owner
+        ),
+        Some(s) if s.matched.is_empty() => format!(
+            "default deny: no rule of skill {} matches {what} (a skill gets only what its own rules allow)",
+            s.owner
+        ),
+        _ => format!("default deny: no rule of agent {} matches {what}", agent.owner),
+    }
+}
+
+/// An error from a rule that breaks the IR's invariants.
+fn ill_formed(policy: &Policy, rule: &Rule, what: &str) -> RequestError {
+    RequestError::new(
+        &codes::ILL_FORMED_IR,
+        "",
+        format!("rule {} ({}) is ill-formed: {what}", rule.id, location(policy, &rule.src)),
+        "this is a compiler bug (or a hand-edited IR): report it with the policy and `agentpolc build --emit ir`",
+    )
+}
+
+fn unbound_param(name: &str, rule: &Rule, policy: &Policy) -> RequestError {
+    RequestError::new(
+        &codes::REQUEST_UNBOUND_PARAM,
+        format!("/params/{}", pointer(name)),
+        format!(
+            "param `{name}` is not bound, but rule {} ({}) reads it",
+            rule.id,
+            location(policy, &rule.src)
+        ),
+        format!("bind it in the request's `params`, e.g. \"params\": {{\"{name}\": ...}}"),
+    )
+}
+
+/// Does the rule apply to the tool being called?
+fn tool_rule_applies(rule: &Rule, call: &ToolCall<'_>) -> bool {
+    match &rule.matcher {
+        Matcher::Tool { tool, .. } => {
+            rule.action == crate::ir::Action::Call
+                && tool.as_ref().is_none_or(|t| *t == call.sig.name)
+        }
+        _ => false,
+    }
+}
+
+/// Every param a relevant rule reads must be bound, whether or not the
+/// evaluation happens to reach it (semantics.md §6).
+fn check_params_bound<'r>(
+    policy: &Policy,
+    rules: impl Iterator<Item = &'r Rule>,
+    call: &ToolCall<'_>,
+) -> Result<(), RequestError> {
+    for rule in rules {
+        let Matcher::Tool { conditions, .. } = &rule.matcher else {
+            continue;
+        };
+        if !tool_rule_applies(rule, call) {
+            continue;
+        }
+        for atom in conditions {
+            let param = match &atom.test {
+                Test::Eq {
+                    rhs: Scalar::Param(p),
+                    ..
+                }
+                | Test::Cmp {
+                    rhs: Scalar::Param(p),
+                    ..
+                } => p,
+                Test::In {
+                    set: SetOperand::Param(p),
+                    ..
+                } => p,
+                _ => continue,
+            };
+            // Undeclared params are the IR's fault; evaluation reports them.
+            if policy.param(param).is_some() && !call.params.contains_key(param.as_str()) {
+                return Err(unbound_param(param, rule, policy));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Does the rule match the (validated) request?
+fn rule_matches(policy: &Policy, rule: &Rule, req: &Checked<'_>) -> Result<bool, RequestError> {
+    if rule.action != req.action() {
+        return Ok(false);
+    }
+    if rule.matcher.kind() != rule.action.kind() {
+        return Err(ill_formed(
+            policy,
+            rule,
+            "its matcher's kind differs from its action's kind",
+        ));
+    }
+    use matching::{args_match, glob_matches, host_matches, port_matches, proto_matches};
+    Ok(match (&rule.matcher, req) {
+        (Matcher::Fs { globs }, Checked::Fs { path, .. }) => {
+            globs.iter().any(|g| glob_matches(g, path))
+        }
+        (Matcher::Exec { binaries, args }, Checked::Exec { path, args: argv }) => {
+            binaries.iter().any(|g| glob_matches(g, path))
+                && args.as_ref().is_none_or(|p| args_match(p, argv))
+        }
+        (
+            Matcher::Net {
+                proto,
+                hosts,
+                ports,
+            },
+            Checked::Net {
+                proto: req_proto,
+                addr,
+                domain,
+                port,
+                ..
+            },
+        ) => {
+            proto_matches(*proto, *req_proto)
+                && hosts
+                    .as_ref()
+                    .is_none_or(|hs| hs.iter().any(|h| host_matches(h, *addr, domain.as_deref())))
+                && ports.as_ref().is_none_or(|ps| port_matches(ps, *port))
+        }
+        (Matcher::Tool { conditions, .. }, Checked::Tool(call)) => {
+            if !tool_rule_applies(rule, call) {
+                return Ok(false);
+            }
+            // Every atom is evaluated (no short-circuit) so that an ill-formed
+            // atom is reported whatever the order of the conjunction.
+            let mut all = true;
+            for atom in conditions {
+                let holds = match test_holds(&atom.test, call) {
+                    Ok(b) => b,
+                    Err(AtomError::IllFormed(what)) => return Err(ill_formed(policy, rule, &what)),
+                    Err(AtomError::Unbound(p)) if policy.param(&p).is_none() => {
+                        return Err(ill_formed(
+                            policy,
+                            rule,
+                            &format!("it reads param `{p}`, which is not declared"),
+                        ))
+                    }
+                    Err(AtomError::Unbound(p)) => return Err(unbound_param(&p, rule, policy)),
+                };
+                all &= holds != atom.negated;
+            }
+            all
+        }
+        (Matcher::Env { vars }, Checked::Env { var }) => vars.iter().any(|v| v == var),
+        _ => {
+            return Err(ill_formed(
+                policy,
+                rule,
+                "its matcher does not fit the request's kind",
+            ))
+        }
+    })
+}
+
+/// Why an atom could not be evaluated.
+enum AtomError {
+    /// The IR breaks an invariant (described).
+    IllFormed(String),
+    /// The request does not bind this (declared) param.
+    Unbound(String),
+}
+
+/// What an operand reads from a call.
+enum Operand<'v> {
+    /// A string, int or bool (url parts included).
+    Value(Value),
+    /// A url part the URL lacks (no host; no known port).
+    Absent,
+    /// A whole url argument (only its parts compare).
+    Url,
+    /// A path argument (normalised).
+    Path(&'v str),
+}
+
+fn operand<'v>(op: &crate::ir::Operand, call: &'v ToolCall<'_>) -> Result<Operand<'v>, AtomError> {
+    let Some(arg) = call.args.get(op.arg.as_str()) else {
+        return Err(AtomError::IllFormed(format!(
+            "it reads argument `{}`, which tool `{}` does not declare",
+            op.arg, call.sig.name
+        )));
+    };
+    Ok(match (arg, op.field) {
+        (ArgValue::Url(u), Some(field)) => match matching::url_field(u, field) {
+            Some(v) => Operand::Value(v),
+            None => Operand::Absent,
+        },
+        (_, Some(_)) => {
+            return Err(AtomError::IllFormed(format!(
+                "it reads a URL part of argument `{}`, which is not a url",
+                op.arg
+            )))
+        }
+        (ArgValue::Str(s), None) => Operand::Value(Value::Str((*s).to_string())),
+        (ArgValue::Int(i), None) => Operand::Value(Value::Int(*i)),
+        (ArgValue::Bool(b), None) => Operand::Value(Value::Bool(*b)),
+        (ArgValue::Url(_), None) => Operand::Url,
+        (ArgValue::Path(p), None) => Operand::Path(p),
+    })
+}
+
+/// The operand as a scalar: None when absent (the test is then false).
+/// A path compares as its (normalised) string; a whole URL does not compare.
+fn scalar_operand(
+    op: &crate::ir::Operand,
+    call: &ToolCall<'_>,
+) -> Result<Option<Value>, AtomError> {
+    match operand(op, call)? {
+        Operand::Value(v) => Ok(Some(v)),
+        Operand::Absent => Ok(None),
+        Operand::Path(p) => Ok(Some(Value::Str(p.to_string()))),
+        Operand::Url => Err(AtomError::IllFormed(format!(
+            "it compares the whole url argument `{}` (only its parts compare)",
+            op.arg
+        ))),
+    }
+}
+
+fn same_type(a: &Value, b: &Value) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "bool",
+        Value::Int(_) => "int",
+        Value::Str(_) => "string",
+    }
+}
+
+fn resolve_scalar(s: &Scalar, call: &ToolCall<'_>) -> Result<Value, AtomError> {
+    match s {
+        Scalar::Lit(v) => Ok(v.clone()),
+        Scalar::Param(name) => match call.params.get(name.as_str()) {
+            Some(ParamValue::Scalar(v)) => Ok(v.clone()),
+            Some(ParamValue::Set(_)) => Err(AtomError::IllFormed(format!(
+                "it uses set param `{name}` as a scalar"
+            ))),
+            None => Err(AtomError::Unbound(name.clone())),
+        },
+    }
+}
+
+fn resolve_set(s: &SetOperand, call: &ToolCall<'_>) -> Result<BTreeSet<Value>, AtomError> {
+    match s {
+        SetOperand::Lit(items) => Ok(items.clone()),
+        SetOperand::Param(name) => match call.params.get(name.as_str()) {
+            Some(ParamValue::Set(items)) => Ok(items.clone()),
+            Some(ParamValue::Scalar(_)) => Err(AtomError::IllFormed(format!(
+                "it uses scalar param `{name}` as a set"
+            ))),
+            None => Err(AtomError::Unbound(name.clone())),
+        },
+    }
+}
+
+/// Evaluates a test (before `not` is applied; semantics.md §6).
+fn test_holds(test: &Test, call: &ToolCall<'_>) -> Result<bool, AtomError> {
+    // Params are resolved before an absent operand short-cuts, so an unbound
+    // or ill-typed param is reported whatever the request's URL looks like.
+    match test {
+        Test::Eq { lhs, rhs } => {
+            let rhs = resolve_scalar(rhs, call)?;
+            let Some(lhs) = scalar_operand(lhs, call)? else {
+                return Ok(false);
+            };
+            if !same_type(&lhs, &rhs) {
+                return Err(AtomError::IllFormed(format!(
+                    "it compares a {} with a {}",
+                    type_name(&lhs),
+                    type_name(&rhs)
+                )));
+            }
+            Ok(lhs == rhs)
+        }
+        Test::Cmp { lhs, op, rhs } => {
+            let rhs = resolve_scalar(rhs, call)?;
+            let lhs = scalar_operand(lhs, call)?;
+            match (lhs, rhs) {
+                (None, Value::Int(_)) => Ok(false),
+                (Some(Value::Int(a)), Value::Int(b)) => Ok(match op {
+                    crate::ir::CmpOp::Lt => a < b,
+                    crate::ir::CmpOp::Le => a <= b,
+                    crate::ir::CmpOp::Gt => a > b,
+                    crate::ir::CmpOp::Ge => a >= b,
+                }),
+                _ => Err(AtomError::IllFormed(
+                    "it orders values that are not ints".into(),
+                )),
+            }
+        }
+        Test::In { lhs, set } => {
+            let set = resolve_set(set, call)?;
+            let Some(lhs) = scalar_operand(lhs, call)? else {
+                return Ok(false);
+            };
+            if matches!(lhs, Value::Bool(_)) || set.iter().any(|v| !same_type(v, &lhs)) {
+                return Err(AtomError::IllFormed(format!(
+                    "it tests a {} for membership in a set of another type",
+                    type_name(&lhs)
+                )));
+            }
+            Ok(set.contains(&lhs))
+        }
+        Test::Like { lhs, pattern } => match scalar_operand(lhs, call)? {
+            None => Ok(false),
+            Some(Value::Str(s)) => Ok(matching::like_matches(pattern, &s)),
+            Some(v) => Err(AtomError::IllFormed(format!(
+                "it applies `like` to a {}",
+                type_name(&v)
+            ))),
+        },
+        Test::HostIn { lhs, hosts } => {
+            let url = match (call.args.get(lhs.arg.as_str()), lhs.field) {
+                (Some(ArgValue::Url(u)), Some(crate::ir::UrlField::Host)) => u,
+                _ => {
+                    return Err(AtomError::IllFormed(format!(
+                        "its host test reads `{}`, which is not the host of a url argument",
+                        lhs.arg
+                    )))
+                }
+            };
+            Ok(hosts.iter().any(|h| matching::url_host_matches(h, url)))
+        }
+        Test::PathIn { lhs, globs } => match (operand(lhs, call)?, &lhs.field) {
+            (Operand::Path(p), None) => Ok(globs.iter().any(|g| matching::glob_matches(g, p))),
+            _ => Err(AtomError::IllFormed(format!(
+                "its path test reads `{}`, which is not a path argument",
+                lhs.arg
+            ))),
+        },
+        Test::Tainted { arg } => {
+            if call.sig.arg(arg).is_none() {
+                return Err(AtomError::IllFormed(format!(
+                    "it asks whether argument `{arg}` is tainted, which tool `{}` does not declare",
+                    call.sig.name
+                )));
+            }
+            Ok(call.tainted.iter().any(|t| t == arg))
+        }
+        Test::ContainsSecret { var, .. } => {
+            // An absent (or empty) variable cannot be contained (semantics.md §7).
+            let Some(secret) = call.secrets.get(var).filter(|s| !s.is_empty()) else {
+                return Ok(false);
+            };
+            // string, url and path arguments are JSON strings; the value as
+            // given, before any normalisation, is what the tool would receive.
+            Ok(call
+                .raw_args
+                .values()
+                .any(|v| v.as_str().is_some_and(|s| s.contains(secret.as_str()))))
+        }
+    }
 }

@@ -1,0 +1,544 @@
+//! Request validation: everything that makes a request undecidable is found
+//! here, before any rule is looked at, and turned into a [`RequestError`].
+//!
+//! The output is a [`Checked`] request whose values are parsed and typed, so
+//! rule matching never has to guess.
+
+use super::matching::{normalize_domain, normalize_request_path, parse_url};
+use super::{pointer, RequestError};
+use crate::diag::codes;
+use crate::ir::{Action, Agent, ArgType, Kind, ParamType, Policy, Proto, Skill, ToolSig, Value};
+use crate::request::{Request, Resource};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// A validated request.
+pub(super) enum Checked<'a> {
+    Fs {
+        action: Action,
+        path: &'a str,
+    },
+    Exec {
+        path: &'a str,
+        args: &'a [String],
+    },
+    Net {
+        action: Action,
+        proto: Proto,
+        addr: Option<IpAddr>,
+        domain: Option<String>,
+        port: u16,
+    },
+    Tool(ToolCall<'a>),
+    Env {
+        var: &'a str,
+    },
+}
+
+impl Checked<'_> {
+    /// The action a rule must have to apply.
+    pub(super) fn action(&self) -> Action {
+        match self {
+            Checked::Fs { action, .. } | Checked::Net { action, .. } => *action,
+            Checked::Exec { .. } => Action::Exec,
+            Checked::Tool(_) => Action::Call,
+            Checked::Env { .. } => Action::ReadEnv,
+        }
+    }
+
+    /// The request in words, for reasons (argument values are never shown:
+    /// some are secrets).
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Checked::Fs { action, path } => format!("fs {} {path}", action.as_str()),
+            Checked::Exec { path, args: [] } => format!("exec {path}"),
+            Checked::Exec { path, args } => format!("exec {path} with args {args:?}"),
+            Checked::Net {
+                action,
+                proto,
+                addr,
+                domain,
+                port,
+            } => {
+                let proto = match proto {
+                    Proto::Tcp => "tcp",
+                    Proto::Udp => "udp",
+                    Proto::Any => "any",
+                };
+                let peer = match (domain, addr) {
+                    (Some(d), Some(a)) => format!(" {d} ({a})"),
+                    (Some(d), None) => format!(" {d}"),
+                    (None, Some(a)) => format!(" {a}"),
+                    (None, None) => String::new(),
+                };
+                format!("net {} {proto}{peer} port {port}", action.as_str())
+            }
+            Checked::Tool(call) => format!("tool {}", call.sig.name),
+            Checked::Env { var } => format!("env {var}"),
+        }
+    }
+}
+
+/// A validated tool call.
+pub(super) struct ToolCall<'a> {
+    pub(super) sig: &'a ToolSig,
+    /// Typed values of every declared argument.
+    pub(super) args: BTreeMap<&'a str, ArgValue<'a>>,
+    /// The argument values as given (for `ContainsSecret`).
+    pub(super) raw_args: &'a BTreeMap<String, serde_json::Value>,
+    /// Typed values of every bound param.
+    pub(super) params: BTreeMap<&'a str, ParamValue>,
+    pub(super) tainted: &'a [String],
+    pub(super) secrets: &'a BTreeMap<String, String>,
+}
+
+/// A typed argument value.
+pub(super) enum ArgValue<'a> {
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+    Url(url::Url),
+    /// Normalised (one trailing `/` removed).
+    Path(&'a str),
+}
+
+/// A typed param binding.
+pub(super) enum ParamValue {
+    Scalar(Value),
+    Set(BTreeSet<Value>),
+}
+
+/// Finds the agent, the skill and the typed request, or says what is wrong.
+pub(super) fn check_request<'a>(
+    policy: &'a Policy,
+    request: &'a Request,
+) -> Result<(&'a Agent, Option<&'a Skill>, Checked<'a>), RequestError> {
+    let agent = policy.agent(&request.agent).ok_or_else(|| {
+        RequestError::new(
+            &codes::REQUEST_UNKNOWN_AGENT,
+            "/agent",
+            format!("the policy has no agent `{}`", request.agent),
+            suggestion_help(
+                &request.agent,
+                policy.agents.iter().map(|a| a.name.as_str()),
+                "agents",
+            ),
+        )
+    })?;
+    let skill = match &request.skill {
+        None => None,
+        Some(name) => Some(
+            agent
+                .skills
+                .iter()
+                .find(|s| &s.name == name)
+                .ok_or_else(|| {
+                    RequestError::new(
+                        &codes::REQUEST_UNKNOWN_SKILL,
+                        "/skill",
+                        format!("agent `{}` has no skill `{name}`", agent.name),
+                        suggestion_help(
+                            name,
+                            agent.skills.iter().map(|s| s.name.as_str()),
+                            "skills",
+                        ),
+                    )
+                })?,
+        ),
+    };
+    let checked = match &request.resource {
+        Resource::Fs { action, path } => {
+            if action.kind() != Kind::Fs {
+                return Err(wrong_action(
+                    *action,
+                    "fs",
+                    "read, write, create, delete, rename, link or mkdir",
+                ));
+            }
+            Checked::Fs {
+                action: *action,
+                path: check_path(path, "/path", "the fs path")?,
+            }
+        }
+        Resource::Exec { path, args } => Checked::Exec {
+            path: check_path(path, "/path", "the exec path")?,
+            args,
+        },
+        Resource::Net {
+            action,
+            proto,
+            addr,
+            domain,
+            port,
+        } => {
+            if action.kind() != Kind::Net {
+                return Err(wrong_action(*action, "net", "connect, listen or sendto"));
+            }
+            if *proto == Proto::Any {
+                return Err(RequestError::new(
+                    &codes::REQUEST_BAD_PROTOCOL,
+                    "/proto",
+                    "the net request's `proto` is `any`, which is not a concrete protocol",
+                    "give the socket's protocol: \"tcp\" or \"udp\"",
+                ));
+            }
+            let domain = match domain {
+                None => None,
+                Some(d) => Some(check_domain(d)?),
+            };
+            Checked::Net {
+                action: *action,
+                proto: *proto,
+                addr: *addr,
+                domain,
+                port: *port,
+            }
+        }
+        Resource::Tool {
+            tool,
+            args,
+            params,
+            tainted,
+            secrets,
+        } => Checked::Tool(check_tool_call(
+            policy, tool, args, params, tainted, secrets,
+        )?),
+        Resource::Env { var } => Checked::Env { var },
+    };
+    Ok((agent, skill, checked))
+}
+
+fn wrong_action(action: Action, kind: &str, allowed: &str) -> RequestError {
+    let its_kind = kind_name(action.kind());
+    RequestError::new(
+        &codes::REQUEST_WRONG_ACTION,
+        "/action",
+        format!(
+            "action `{}` is {} {its_kind} action, not {} {kind} action",
+            action.as_str(),
+            article(its_kind),
+            article(kind)
+        ),
+        format!(
+            "{} {kind} request's action is one of {allowed}",
+            article(kind)
+        ),
+    )
+}
+
+/// "a" or "an" before a kind's name, as it is read aloud ("an fs request").
+pub(super) fn article(kind: &str) -> &'static str {
+    match kind {
+        "fs" | "exec" | "env" => "an",
+        _ => "a",
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Fs => "fs",
+        Kind::Exec => "exec",
+        Kind::Net => "net",
+        Kind::Tool => "tool",
+        Kind::Env => "env",
+    }
+}
+
+fn check_path<'a>(path: &'a str, field: &str, what: &str) -> Result<&'a str, RequestError> {
+    normalize_request_path(path).map_err(|why| {
+        RequestError::new(
+            &codes::REQUEST_BAD_PATH,
+            field,
+            format!("{what} {path:?} is not usable: {why}"),
+            "give the absolute, normalised path the kernel reports (symlinks resolved, no `//`, `.` or `..`)",
+        )
+    })
+}
+
+fn check_domain(domain: &str) -> Result<String, RequestError> {
+    let bad = |why: &str| {
+        RequestError::new(
+            &codes::REQUEST_BAD_DOMAIN,
+            "/domain",
+            format!("the net request's domain {domain:?} is not usable: {why}"),
+            "give the ASCII DNS name the agent asked for (internationalised names in punycode, `xn--...`), or leave `domain` out",
+        )
+    };
+    if !domain.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(bad("it contains a non-ASCII, space or control character"));
+    }
+    let normal = normalize_domain(domain);
+    if normal.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if normal.split('.').any(str::is_empty) {
+        return Err(bad("it has an empty label"));
+    }
+    Ok(normal)
+}
+
+fn check_tool_call<'a>(
+    policy: &'a Policy,
+    tool: &str,
+    args: &'a BTreeMap<String, serde_json::Value>,
+    params: &'a BTreeMap<String, serde_json::Value>,
+    tainted: &'a [String],
+    secrets: &'a BTreeMap<String, String>,
+) -> Result<ToolCall<'a>, RequestError> {
+    let sig = policy.tool(tool).ok_or_else(|| {
+        RequestError::new(
+            &codes::REQUEST_UNKNOWN_TOOL,
+            "/tool",
+            format!("the policy declares no tool `{tool}`"),
+            suggestion_help(tool, policy.tools.iter().map(|t| t.name.as_str()), "tools"),
+        )
+    })?;
+    let declared = || sig.args.iter().map(|a| a.name.as_str());
+    // Unknown names first: a misspelt argument also shows up as a missing one,
+    // and "did you mean" is the more useful message.
+    for name in args.keys() {
+        if sig.arg(name).is_none() {
+            return Err(RequestError::new(
+                &codes::REQUEST_UNKNOWN_ARGUMENT,
+                format!("/args/{}", pointer(name)),
+                format!("tool `{}` has no argument `{name}`", sig.name),
+                suggestion_help(name, declared(), "arguments"),
+            ));
+        }
+    }
+    for (i, name) in tainted.iter().enumerate() {
+        if sig.arg(name).is_none() {
+            return Err(RequestError::new(
+                &codes::REQUEST_UNKNOWN_ARGUMENT,
+                format!("/tainted/{i}"),
+                format!(
+                    "`tainted` names `{name}`, which is not an argument of tool `{}`",
+                    sig.name
+                ),
+                suggestion_help(name, declared(), "arguments"),
+            ));
+        }
+    }
+    let mut typed = BTreeMap::new();
+    for arg in &sig.args {
+        let field = format!("/args/{}", pointer(&arg.name));
+        let Some(value) = args.get(&arg.name) else {
+            return Err(RequestError::new(
+                &codes::REQUEST_MISSING_ARGUMENT,
+                field,
+                format!(
+                    "tool `{}` needs argument `{}` ({}), which the request does not give",
+                    sig.name,
+                    arg.name,
+                    arg_type_name(arg.ty)
+                ),
+                format!(
+                    "give every declared argument of `{}`: {}",
+                    sig.name,
+                    signature(sig)
+                ),
+            ));
+        };
+        let ill_typed = |why: String| {
+            RequestError::new(
+                &codes::REQUEST_ILL_TYPED_ARGUMENT,
+                field.clone(),
+                format!("argument `{}` of tool `{}` {why}", arg.name, sig.name),
+                format!("the signature is `{}({})`", sig.name, signature(sig)),
+            )
+        };
+        let v = match (arg.ty, value) {
+            (ArgType::String, serde_json::Value::String(s)) => ArgValue::Str(s),
+            (ArgType::Bool, serde_json::Value::Bool(b)) => ArgValue::Bool(*b),
+            (ArgType::Int, v) => match json_int(v) {
+                Some(i) => ArgValue::Int(i),
+                None => {
+                    return Err(ill_typed(format!(
+                        "must be an int, got {}",
+                        json_type_name(v)
+                    )))
+                }
+            },
+            (ArgType::Url, serde_json::Value::String(s)) => match parse_url(s) {
+                Ok(u) => ArgValue::Url(u),
+                Err(e) => {
+                    return Err(ill_typed(format!(
+                        "must be an absolute URL, but it does not parse: {e}"
+                    )))
+                }
+            },
+            (ArgType::Path, serde_json::Value::String(s)) => ArgValue::Path(check_path(
+                s,
+                &field,
+                &format!("argument `{}` of tool `{}`", arg.name, sig.name),
+            )?),
+            (ty, v) => {
+                return Err(ill_typed(format!(
+                    "must be {}, got {}",
+                    arg_type_name(ty),
+                    json_type_name(v)
+                )))
+            }
+        };
+        typed.insert(arg.name.as_str(), v);
+    }
+    let mut bound = BTreeMap::new();
+    for (name, value) in params {
+        let field = format!("/params/{}", pointer(name));
+        let Some(decl) = policy.param(name) else {
+            return Err(RequestError::new(
+                &codes::REQUEST_UNKNOWN_PARAM,
+                field,
+                format!("the request binds param `{name}`, which the policy does not declare"),
+                suggestion_help(
+                    name,
+                    policy.params.iter().map(|p| p.name.as_str()),
+                    "params",
+                ),
+            ));
+        };
+        let v = param_value(decl.ty, value).ok_or_else(|| {
+            RequestError::new(
+                &codes::REQUEST_ILL_TYPED_PARAM,
+                field.clone(),
+                format!(
+                    "param `{name}` is declared {} but is bound to {}",
+                    param_type_name(decl.ty),
+                    json_type_name(value)
+                ),
+                format!("bind it to {}", param_type_json(decl.ty)),
+            )
+        })?;
+        bound.insert(name.as_str(), v);
+    }
+    Ok(ToolCall {
+        sig,
+        args: typed,
+        raw_args: args,
+        params: bound,
+        tainted,
+        secrets,
+    })
+}
+
+fn json_int(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_i64(),
+        _ => None,
+    }
+}
+
+fn param_value(ty: ParamType, v: &serde_json::Value) -> Option<ParamValue> {
+    let scalar = |v: &serde_json::Value, ty: ParamType| -> Option<Value> {
+        match (ty, v) {
+            (ParamType::String, serde_json::Value::String(s)) => Some(Value::Str(s.clone())),
+            (ParamType::Bool, serde_json::Value::Bool(b)) => Some(Value::Bool(*b)),
+            (ParamType::Int, v) => json_int(v).map(Value::Int),
+            _ => None,
+        }
+    };
+    match ty {
+        ParamType::String | ParamType::Int | ParamType::Bool => {
+            scalar(v, ty).map(ParamValue::Scalar)
+        }
+        ParamType::SetString | ParamType::SetInt => {
+            let elem = if ty == ParamType::SetString {
+                ParamType::String
+            } else {
+                ParamType::Int
+            };
+            let items = v.as_array()?;
+            let mut set = BTreeSet::new();
+            for item in items {
+                set.insert(scalar(item, elem)?);
+            }
+            Some(ParamValue::Set(set))
+        }
+    }
+}
+
+fn arg_type_name(ty: ArgType) -> &'static str {
+    match ty {
+        ArgType::String => "a string",
+        ArgType::Int => "an int",
+        ArgType::Bool => "a bool",
+        ArgType::Url => "a url (a string holding an absolute URL)",
+        ArgType::Path => "a path (a string holding an absolute path)",
+    }
+}
+
+fn arg_type_word(ty: ArgType) -> &'static str {
+    match ty {
+        ArgType::String => "string",
+        ArgType::Int => "int",
+        ArgType::Bool => "bool",
+        ArgType::Url => "url",
+        ArgType::Path => "path",
+    }
+}
+
+fn signature(sig: &ToolSig) -> String {
+    let args: Vec<String> = sig
+        .args
+        .iter()
+        .map(|a| format!("{}: {}", a.name, arg_type_word(a.ty)))
+        .collect();
+    args.join(", ")
+}
+
+fn param_type_name(ty: ParamType) -> &'static str {
+    match ty {
+        ParamType::String => "string",
+        ParamType::Int => "int",
+        ParamType::Bool => "bool",
+        ParamType::SetString => "set<string>",
+        ParamType::SetInt => "set<int>",
+    }
+}
+
+fn param_type_json(ty: ParamType) -> &'static str {
+    match ty {
+        ParamType::String => "a JSON string",
+        ParamType::Int => "a JSON integer in the 64-bit signed range",
+        ParamType::Bool => "true or false",
+        ParamType::SetString => "a JSON array of strings",
+        ParamType::SetInt => "a JSON array of integers in the 64-bit signed range",
+    }
+}
+
+fn json_type_name(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a bool",
+        serde_json::Value::Number(n) if n.as_i64().is_some() => "an integer",
+        serde_json::Value::Number(n) if n.is_u64() => "an integer out of the 64-bit signed range",
+        serde_json::Value::Number(_) => "a number written with a fraction or an exponent",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// "did you mean `x`?" when a candidate is close, else the list of candidates.
+pub(super) fn suggestion_help<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str>,
+    what: &str,
+) -> String {
+    let all: Vec<&str> = candidates.collect();
+    let limit = (name.chars().count() / 3).max(2);
+    let best = all
+        .iter()
+        .map(|c| (strsim::levenshtein(name, c), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min();
+    match best {
+        Some((_, c)) => format!("did you mean `{c}`?"),
+        None if all.is_empty() => format!("the policy declares no {what} here"),
+        None => {
+            let shown: Vec<String> = all.iter().take(12).map(|c| format!("`{c}`")).collect();
+            let more = if all.len() > 12 { ", ..." } else { "" };
+            format!("the declared {what} are {}{more}", shown.join(", "))
+        }
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The Debian 12 packages agentpol needs to build and test, in one place.
+#   scripts/deps.sh            install them when run as root, else print the apt line and fail
+#   scripts/deps.sh --print    just print the apt line
+set -euo pipefail
+
+PACKAGES=(
+  build-essential pkg-config   # the z3 crate's build script
+  libz3-dev                    # the verifier (Debian's libz3 4.8.12; see ARCHITECTURE.md)
+  nftables iptables iproute2   # firewall backend tests (nft -c, netns)
+  util-linux                   # nsenter for the firewall namespace tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${1:-}" = "--print" ]; then
+  echo "apt-get install -y --no-install-recommends ${PACKAGES[*]}"
+  exit 0
+fi
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -eq 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "agentpol needs these Debian packages: ${missing[*]}" >&2
+  echo "install them as root with:" >&2
+  echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi

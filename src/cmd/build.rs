@@ -1,0 +1,280 @@
+//! `agentpolc build FILE -o DIR`: compile, verify, test and emit every target.
+//!
+//! Writes `DIR/manifest.json`, `DIR/ir/policy.json` and one sub-directory per
+//! `--target`. The manifest is what runtime commands (`authorize`, `apply`,
+//! `run`, `gate`) read.
+
+use crate::exit;
+use crate::manifest::{self, Manifest, SourceSection, TargetEntry, TestSection, VerifierSection};
+use crate::output::{self, Format, Level};
+use agentpol::ir::{Kind, Policy};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `build`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The policy file.
+    pub file: PathBuf,
+    /// Output directory (created if missing). Without it nothing is written.
+    #[arg(short = 'o', long = "out")]
+    pub out: Option<PathBuf>,
+    /// Backend targets to emit, in addition to the IR (repeatable or comma-separated).
+    #[arg(long = "target", value_delimiter = ',')]
+    pub targets: Vec<String>,
+    /// Print an artefact to stdout instead of the summary (`ir`: the IR as JSON).
+    #[arg(long, value_parser = ["ir"])]
+    pub emit: Option<String>,
+    /// Output format for diagnostics and the summary.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Lowest severity to show.
+    #[arg(long, value_enum, default_value_t)]
+    pub level: Level,
+}
+
+/// Runs `build`.
+pub fn run(args: Args) -> u8 {
+    for t in &args.targets {
+        if !crate::targets::TARGETS.contains(&t.as_str()) {
+            eprintln!(
+                "error: unknown target {t:?}; known targets: {}",
+                crate::targets::TARGETS.join(", ")
+            );
+            return exit::USAGE;
+        }
+    }
+    let comp = match super::compile_or_exit(&args.file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut diags = comp.diagnostics.clone();
+    let Some(policy) = comp.policy.as_ref() else {
+        output::emit(
+            &diags,
+            &comp.sources,
+            args.format,
+            args.level,
+            Default::default(),
+        );
+        return exit::FAILED;
+    };
+
+    if args.emit.as_deref() == Some("ir") {
+        output::print_human(&diags, &comp.sources, args.level);
+        return match serde_json::to_string_pretty(policy) {
+            Ok(s) => {
+                println!("{s}");
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("internal error: cannot serialise the IR: {e}");
+                exit::INTERNAL
+            }
+        };
+    }
+
+    let verifier = VerifierSection {
+        status: "not-run".into(),
+        detail: "the verifier is not part of this build of agentpolc".into(),
+        errors: 0,
+        warnings: 0,
+        unknown: 0,
+    };
+
+    let mut target_names = vec!["ir".to_string()];
+    for t in &args.targets {
+        if !target_names.contains(t) {
+            target_names.push(t.clone());
+        }
+    }
+    let mut outputs = Vec::new();
+    for t in &target_names {
+        match crate::targets::emit(t, policy) {
+            Some(out) => {
+                diags.extend(out.diagnostics.iter().cloned());
+                outputs.push(out);
+            }
+            None => {
+                eprintln!("internal error: target {t} has no backend");
+                return exit::INTERNAL;
+            }
+        }
+    }
+    let counts = output::count(&diags);
+
+    let files = policy.files.clone();
+    let manifest = Manifest {
+        manifest_version: manifest::MANIFEST_VERSION,
+        agentpolc_version: env!("CARGO_PKG_VERSION").into(),
+        ir_version: policy.ir_version,
+        source: SourceSection {
+            root: args.file.to_string_lossy().into_owned(),
+            sha256: manifest::combined_hash(&files),
+            files,
+        },
+        ir: "ir/policy.json".into(),
+        targets: outputs
+            .iter()
+            .map(|o| TargetEntry {
+                name: o.target.clone(),
+                dir: o.target.clone(),
+                files: o.artifacts.iter().map(|a| a.path.clone()).collect(),
+                lossless: o.loss.is_empty(),
+                loss: o.loss.clone(),
+            })
+            .collect(),
+        verifier,
+        tests: TestSection {
+            expectations: policy.tests.iter().map(|t| t.expects.len()).sum(),
+            failed: 0,
+        },
+    };
+
+    let mut written = Vec::new();
+    if counts.errors == 0 {
+        if let Some(dir) = &args.out {
+            match write_outputs(dir, &outputs, &manifest) {
+                Ok(w) => written = w,
+                Err(msg) => {
+                    eprintln!("error: {msg}");
+                    return exit::USAGE;
+                }
+            }
+        }
+    }
+
+    match args.format {
+        Format::Human => {
+            output::print_human(&diags, &comp.sources, args.level);
+            print_summary(&args, policy, &manifest, &written, counts);
+        }
+        _ => {
+            let mut extra = serde_json::Map::new();
+            if let Ok(v) = serde_json::to_value(&manifest) {
+                extra.insert("manifest".into(), v);
+            }
+            output::emit(&diags, &comp.sources, args.format, args.level, extra);
+        }
+    }
+    if counts.errors > 0 {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}
+
+/// Writes every target's artefacts and the manifest; returns the paths written.
+fn write_outputs(
+    dir: &Path,
+    outputs: &[agentpol::backend::TargetOutput],
+    manifest: &Manifest,
+) -> Result<Vec<PathBuf>, String> {
+    let mut written = Vec::new();
+    for out in outputs {
+        let tdir = dir.join(&out.target);
+        std::fs::create_dir_all(&tdir)
+            .map_err(|e| format!("cannot create {}: {e}", tdir.display()))?;
+        for a in &out.artifacts {
+            let p = tdir.join(&a.path);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            }
+            std::fs::write(&p, &a.contents)
+                .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+            written.push(p);
+        }
+    }
+    let mpath = dir.join("manifest.json");
+    let text = serde_json::to_string_pretty(manifest)
+        .map_err(|e| format!("cannot serialise the manifest: {e}"))?;
+    std::fs::write(&mpath, text + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", mpath.display()))?;
+    written.push(mpath);
+    Ok(written)
+}
+
+fn kind_counts(rules: &[agentpol::ir::Rule]) -> String {
+    let kinds = [Kind::Fs, Kind::Exec, Kind::Net, Kind::Tool, Kind::Env];
+    let names = ["fs", "exec", "net", "tool", "env"];
+    kinds
+        .iter()
+        .zip(names)
+        .filter_map(|(k, n)| {
+            let c = rules.iter().filter(|r| r.kind() == *k).count();
+            (c > 0).then(|| format!("{n} {c}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_summary(
+    args: &Args,
+    policy: &Policy,
+    manifest: &Manifest,
+    written: &[PathBuf],
+    counts: output::Counts,
+) {
+    println!("agentpolc build {}", args.file.display());
+    let std_files = policy
+        .files
+        .iter()
+        .filter(|f| f.name.starts_with("std/"))
+        .count();
+    println!(
+        "  sources    {} file(s) ({} from std), sha256 {}",
+        policy.files.len(),
+        std_files,
+        &manifest.source.sha256[..12.min(manifest.source.sha256.len())]
+    );
+    for a in &policy.agents {
+        println!(
+            "  agent      {}: {} rules ({})",
+            a.name,
+            a.rules.len(),
+            kind_counts(&a.rules)
+        );
+        for s in &a.skills {
+            println!(
+                "    skill    {}: {} rules ({})",
+                s.name,
+                s.rules.len(),
+                kind_counts(&s.rules)
+            );
+        }
+    }
+    println!(
+        "  declared   {} tool(s), {} param(s), {} secret(s)",
+        policy.tools.len(),
+        policy.params.len(),
+        policy.secrets.len()
+    );
+    println!(
+        "  checks     {} assertion(s), {} test expectation(s); verifier: {}",
+        policy.assertions.len(),
+        manifest.tests.expectations,
+        manifest.verifier.status
+    );
+    for t in &manifest.targets {
+        let loss = if t.lossless {
+            "lossless".to_string()
+        } else {
+            format!("{} approximation(s), see manifest", t.loss.len())
+        };
+        println!("  target     {} ({loss})", t.name);
+    }
+    println!(
+        "  result     {} error(s), {} warning(s)",
+        counts.errors, counts.warnings
+    );
+    match &args.out {
+        Some(dir) if !written.is_empty() => println!(
+            "  wrote      {} file(s) under {} (manifest: {})",
+            written.len(),
+            dir.display(),
+            dir.join("manifest.json").display()
+        ),
+        Some(_) => println!("  wrote      nothing (errors)"),
+        None => println!("  wrote      nothing (pass -o DIR to write the outputs)"),
+    }
+}

@@ -1,0 +1,51 @@
+//! `agentpolc check FILE`: parse and type-check, print diagnostics.
+
+use crate::exit;
+use crate::output::{self, Format, Level};
+use std::path::PathBuf;
+
+/// Arguments of `check`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The policy file.
+    pub file: PathBuf,
+    /// Output format for diagnostics.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Lowest severity to show.
+    #[arg(long, value_enum, default_value_t)]
+    pub level: Level,
+    /// Treat warnings as errors (exit 1).
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// Runs `check`.
+pub fn run(args: Args) -> u8 {
+    let comp = match super::compile_or_exit(&args.file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let counts = output::count(&comp.diagnostics);
+    output::emit(
+        &comp.diagnostics,
+        &comp.sources,
+        args.format,
+        args.level,
+        serde_json::Map::new(),
+    );
+    if args.format == Format::Human {
+        let status = if counts.errors > 0 { "failed" } else { "ok" };
+        eprintln!(
+            "check {status}: {} ({} error(s), {} warning(s))",
+            args.file.display(),
+            counts.errors,
+            counts.warnings
+        );
+    }
+    if counts.errors > 0 || (args.deny_warnings && counts.warnings > 0) {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}

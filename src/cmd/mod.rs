@@ -1,0 +1,20 @@
+//! One module per subcommand: clap arguments and a `run` returning the exit code.
+
+pub mod bench;
+pub mod build;
+pub mod check;
+pub mod eval;
+pub mod explain;
+pub mod fmt;
+pub mod test;
+
+use crate::exit;
+use std::path::Path;
+
+/// Compiles `file`, printing an IO error (and returning exit code 2) if it cannot be read.
+pub fn compile_or_exit(file: &Path) -> Result<agentpol::Compilation, u8> {
+    crate::loader::compile_file(file).map_err(|msg| {
+        eprintln!("error: {msg}");
+        exit::USAGE
+    })
+}

@@ -1,0 +1,37 @@
+//! The registry of `build --target` backends and of every diagnostic code.
+//!
+//! Each backend is a pure function from the IR to an
+//! [`agentpol::backend::TargetOutput`]; this is the one place that knows them all.
+
+use agentpol::backend::TargetOutput;
+use agentpol::diag::CodeInfo;
+use agentpol::ir::Policy;
+
+/// Targets `build --target` accepts (`ir` is always written).
+pub const TARGETS: &[&str] = &["ir"];
+
+/// Runs one backend. `None` for an unknown target name.
+pub fn emit(target: &str, policy: &Policy) -> Option<TargetOutput> {
+    match target {
+        "ir" => Some(ir_target(policy)),
+        _ => None,
+    }
+}
+
+fn ir_target(policy: &Policy) -> TargetOutput {
+    let json = serde_json::to_vec_pretty(policy).unwrap_or_default();
+    TargetOutput {
+        target: "ir".into(),
+        artifacts: vec![agentpol::backend::Artifact {
+            path: "policy.json".into(),
+            contents: json,
+        }],
+        loss: Vec::new(),
+        diagnostics: Vec::new(),
+    }
+}
+
+/// Every registered diagnostic code, from the core and every backend.
+pub fn all_codes() -> Vec<&'static CodeInfo> {
+    agentpol::diag::codes::all().collect()
+}
