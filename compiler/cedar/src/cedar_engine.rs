@@ -49,6 +49,19 @@ impl LoadError {
     pub fn code(&self) -> &'static agentpol::diag::CodeInfo {
         &codes::CEDAR_BAD_ARTIFACTS
     }
+
+    /// As a diagnostic at `span` (the file named in `what`, as the caller
+    /// loaded it into its source map; an empty span at its start is fine).
+    pub fn to_diag(&self, span: agentpol::span::Span) -> agentpol::diag::Diag {
+        agentpol::diag::Diag::error(
+            &codes::CEDAR_BAD_ARTIFACTS,
+            span,
+            format!("the Cedar files cannot be used: {}", self.what),
+        )
+        .label(self.message.clone())
+        .help("rebuild the directory with `agentpolc build --target cedar -o DIR` and do not edit the generated files")
+        .note("every request is refused (fail closed) until the files are rebuilt")
+    }
 }
 
 impl std::fmt::Display for LoadError {
@@ -137,20 +150,13 @@ impl CedarEngine {
         }
         let (schema, _) = Schema::from_cedarschema_str(&files.schema)
             .map_err(|e| LoadError::new("schema.cedarschema", e))?;
-        let policies = PolicySet::from_str(&files.policies)
+        let parsed = PolicySet::from_str(&files.policies)
             .map_err(|e| LoadError::new("policies.cedar", e))?;
-        let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
-        if !result.validation_passed() {
-            let errors: Vec<String> = result.validation_errors().map(|e| e.to_string()).collect();
-            return Err(LoadError::new(
-                "policies.cedar (strict validation)",
-                errors.join("; "),
-            ));
-        }
-        Entities::from_json_str(&files.entities, Some(&schema))
-            .map_err(|e| LoadError::new("entities.json", e))?;
+        // Name every policy by its `@id` (as the Cedar CLI does), so Cedar's
+        // reasons and validation errors speak in rule ids.
+        let mut policies = PolicySet::new();
         let mut roles = HashMap::new();
-        for p in policies.policies() {
+        for p in parsed.policies() {
             let id = p.annotation("id").ok_or_else(|| {
                 LoadError::new("policies.cedar", format!("policy {} has no @id", p.id()))
             })?;
@@ -175,8 +181,31 @@ impl CedarEngine {
                     rule,
                 }
             };
-            roles.insert(p.id().clone(), role);
+            let pid = PolicyId::new(id);
+            policies
+                .add(p.new_id(pid.clone()))
+                .map_err(|e| LoadError::new("policies.cedar", format!("policy {id}: {e}")))?;
+            roles.insert(pid, role);
         }
+        let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+        if !result.validation_passed() {
+            let mut errors: Vec<String> =
+                result.validation_errors().map(|e| e.to_string()).collect();
+            // Cedar reports in hash order; sort for stable messages.
+            errors.sort();
+            errors.dedup();
+            let more = errors.len().saturating_sub(3);
+            errors.truncate(3);
+            if more > 0 {
+                errors.push(format!("and {more} more"));
+            }
+            return Err(LoadError::new(
+                "policies.cedar (strict validation)",
+                errors.join("; "),
+            ));
+        }
+        Entities::from_json_str(&files.entities, Some(&schema))
+            .map_err(|e| LoadError::new("entities.json", e))?;
         let mut actions = HashMap::new();
         let mut names_: Vec<String> = names::BASE_ACTIONS
             .iter()
@@ -231,6 +260,22 @@ impl CedarEngine {
             "context": ctx,
             "entities": q.entities,
         }))
+    }
+
+    /// The Cedar request and entities for `req` (with `approved` as given)
+    /// and the policy set: exactly what [`DecisionEngine::decide`] hands to
+    /// `Authorizer::is_authorized`. For benchmarks of Cedar alone.
+    pub fn authorizer_inputs(
+        &self,
+        req: &Request,
+        approved: bool,
+    ) -> Result<(cedar_policy::Request, Entities, &PolicySet), RequestError> {
+        let p = prepare::prepare(&self.cat, req)?;
+        let q = self.query(&p)?;
+        let mut ctx = q.context.clone();
+        set_approved(&mut ctx, approved, &p);
+        let (request, entities) = self.cedar_inputs(&q, ctx)?;
+        Ok((request, entities, &self.policies))
     }
 
     fn query(&self, p: &Prepared<'_>) -> Result<Query, RequestError> {
@@ -375,7 +420,11 @@ impl CedarEngine {
         })
     }
 
-    fn authorize(&self, q: &Query, context: Json) -> Result<cedar_policy::Response, RequestError> {
+    fn cedar_inputs(
+        &self,
+        q: &Query,
+        context: Json,
+    ) -> Result<(cedar_policy::Request, Entities), RequestError> {
         let context = Context::from_json_value(context, Some((&self.schema, &q.action)))
             .map_err(|e| internal(&format!("Cedar context: {e}")))?;
         let request = cedar_policy::Request::new(
@@ -388,6 +437,11 @@ impl CedarEngine {
         .map_err(|e| internal(&format!("Cedar request: {e}")))?;
         let entities = Entities::from_json_value(q.entities.clone(), Some(&self.schema))
             .map_err(|e| internal(&format!("Cedar entities: {e}")))?;
+        Ok((request, entities))
+    }
+
+    fn authorize(&self, q: &Query, context: Json) -> Result<cedar_policy::Response, RequestError> {
+        let (request, entities) = self.cedar_inputs(q, context)?;
         let response = Authorizer::new().is_authorized(&request, &self.policies, &entities);
         let errors: Vec<String> = response
             .diagnostics()
@@ -457,7 +511,7 @@ fn set_approved(ctx: &mut Json, approved: bool, p: &Prepared<'_>) {
 
 fn internal(what: &str) -> RequestError {
     prepare::error(
-        prepare::code::bad_request(),
+        &codes::CEDAR_EVAL_FAILED,
         "",
         format!("the Cedar engine failed internally: {what}"),
         "this is a bug in agentpol; decide with `--engine index` or `--engine eval` and report it",

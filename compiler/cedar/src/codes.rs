@@ -57,4 +57,18 @@ How to fix it: rebuild the directory with `agentpolc build --target cedar -o DIR
 policy source, and do not edit the generated files; change the `.agentpol` source instead.\n\n\
 Example: `agentpolc authorize --policy out/ --request r.json` where `out/cedar/policies.cedar` \
 was edited by hand and lost a policy's `@id(...)` annotation.";
+    CEDAR_EVAL_FAILED = "AP0605", "cedar-evaluation-failed",
+        "Cedar could not evaluate a request against the emitted policies (internal error)",
+        "The Cedar engine turns a validated agentpol request into Cedar requests (principal, \
+action, resource entity, context) and asks Cedar's authorizer. This diagnostic means that step \
+failed: Cedar rejected the context or the entities against the schema, or a policy raised an \
+evaluation error.\n\n\
+Why it is an error: Cedar skips a policy whose evaluation fails, and a skipped `forbid` would \
+allow what the source denies. So the request is not decided by Cedar, and the decision is \
+deny (fail closed).\n\n\
+How to fix it: this is a bug in agentpol's Cedar encoding, not in your request or policy. \
+Decide with `agentpolc authorize --engine index` (or `--engine eval`) meanwhile, and report \
+the request together with the policy.\n\n\
+Example: a request whose `url` argument makes the engine build a context attribute the \
+schema does not declare.";
 }

@@ -318,14 +318,15 @@ fn suffix(lits: &[Seg<'_>], rec: PathRec<'_>) -> Enc {
 fn one(a: &[Seg<'_>], c: &[Seg<'_>], rec: PathRec<'_>, bound: Bound) -> Enc {
     let (p, q) = (a.len(), c.len());
     let mut parts = Vec::new();
-    if p + q > 0 {
+    let lead = a.iter().take_while(|s| s.literal().is_some()).count();
+    // `/lit/**` needs no depth: `path == "/lit" || path like "/lit/*"` says it all.
+    if p + q > 0 && !(lead == p && q == 0) {
         parts.push(Enc::exact(Expr::atom(format!(
             "{} >= {}",
             rec.depth(),
             long_lit((p + q) as i64)
         ))));
     }
-    let lead = a.iter().take_while(|s| s.literal().is_some()).count();
     if lead == p && p > 0 {
         let names: Vec<&str> = a.iter().filter_map(Seg::literal).collect();
         let below = prefix(a, rec);

@@ -205,7 +205,7 @@ impl DecisionEngine for IndexEngine {
 pub(crate) fn describe(cat: &Catalog, req: &Prepared<'_>) -> String {
     match &req.body {
         Body::Fs { action, path } => format!("fs {} {}", action.as_str(), path.path),
-        Body::Exec { path, args } if args.is_empty() => format!("exec {}", path.path),
+        Body::Exec { path, args: [] } => format!("exec {}", path.path),
         Body::Exec { path, args } => format!("exec {} with args {args:?}", path.path),
         Body::Net {
             action,

@@ -118,25 +118,32 @@ pub fn emit_files(
         entities: pretty(&enc.entities),
         meta: pretty(&meta_json),
     };
-    if let Err(e) = CedarEngine::from_files(&files) {
-        let span = policy
-            .agents
-            .first()
-            .map(|a| a.src.span)
-            .unwrap_or_default();
-        diags.push(
-            Diag::error(
-                &codes::CEDAR_INVALID_OUTPUT,
-                span,
-                "the emitted Cedar does not pass Cedar's strict validation",
-            )
-            .label("while emitting Cedar for this policy")
-            .help("this is a bug in agentpol's Cedar backend: report it with the policy; build other targets meanwhile")
-            .note(format!("{}: {}", e.what, e.message)),
-        );
+    if let Some(d) = check_files(policy, &files) {
+        diags.push(d);
         return (None, loss, diags);
     }
     (Some(files), loss, diags)
+}
+
+/// Validates emitted files as `build` does (parse, strict validation,
+/// entities against the schema, `@id` map); an `AP0601` error if they fail.
+pub fn check_files(policy: &Policy, files: &CedarFiles) -> Option<Diag> {
+    let e = CedarEngine::from_files(files).err()?;
+    let span = policy
+        .agents
+        .first()
+        .map(|a| a.src.span)
+        .unwrap_or_default();
+    Some(
+        Diag::error(
+            &codes::CEDAR_INVALID_OUTPUT,
+            span,
+            "the emitted Cedar does not pass Cedar's strict validation",
+        )
+        .label("while emitting Cedar for this policy")
+        .help("this is a bug in agentpol's Cedar backend: report it with the policy; build the other targets meanwhile")
+        .note(format!("{}: {}", e.what, e.message)),
+    )
 }
 
 impl CedarFiles {

@@ -17,47 +17,44 @@ use std::net::IpAddr;
 pub(crate) mod code {
     use agentpol::diag::codes;
     use agentpol::diag::CodeInfo;
-    pub(crate) fn bad_request() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
-    }
     pub(crate) fn unknown_agent() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_UNKNOWN_AGENT
     }
     pub(crate) fn unknown_skill() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_UNKNOWN_SKILL
     }
     pub(crate) fn unknown_tool() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_UNKNOWN_TOOL
     }
     pub(crate) fn missing_argument() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_MISSING_ARGUMENT
     }
     pub(crate) fn unknown_argument() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_UNKNOWN_ARGUMENT
     }
     pub(crate) fn ill_typed_argument() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_ILL_TYPED_ARGUMENT
     }
     pub(crate) fn unbound_param() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_UNBOUND_PARAM
     }
     pub(crate) fn ill_typed_param() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_ILL_TYPED_PARAM
     }
     pub(crate) fn unknown_param() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_UNKNOWN_PARAM
     }
     pub(crate) fn bad_path() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_BAD_PATH
     }
     pub(crate) fn bad_protocol() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_BAD_PROTOCOL
     }
     pub(crate) fn wrong_action() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_WRONG_ACTION
     }
     pub(crate) fn bad_domain() -> &'static CodeInfo {
-        &codes::BAD_REQUEST
+        &codes::REQUEST_BAD_DOMAIN
     }
 }
 

@@ -148,6 +148,10 @@ pub fn atom(negated: bool, test: Test) -> Atom {
 pub struct PolicyBuilder {
     policy: Policy,
     next: u32,
+    /// Source text that spans point into (see [`PolicyBuilder::at`]).
+    text: Option<String>,
+    cursor: usize,
+    pinned: Option<SourceRef>,
 }
 
 /// Who owns a rule being added.
@@ -177,11 +181,51 @@ impl PolicyBuilder {
                 tests: Vec::new(),
             },
             next: 0,
+            text: None,
+            cursor: 0,
+            pinned: None,
         }
+    }
+
+    /// A policy whose spans point into `text` (file `file`): call
+    /// [`PolicyBuilder::at`] before adding an item to place it.
+    pub fn with_source(file: &str, text: &str) -> PolicyBuilder {
+        let mut b = PolicyBuilder::new(file);
+        b.text = Some(text.to_string());
+        b
+    }
+
+    /// The next item added gets the span of the first occurrence of
+    /// `needle` at or after the previous one (so a walk through the text
+    /// in order finds each line).
+    pub fn at(&mut self, needle: &str) -> &mut Self {
+        if let Some(text) = &self.text {
+            let from = self.cursor.min(text.len());
+            if let Some(off) = text.get(from..).and_then(|t| t.find(needle)) {
+                let start = from + off;
+                let before = text.get(..start).unwrap_or("");
+                let line = before.matches('\n').count() as u32 + 1;
+                let col = (start - before.rfind('\n').map(|i| i + 1).unwrap_or(0)) as u32 + 1;
+                self.cursor = start;
+                self.pinned = Some(SourceRef {
+                    span: Span {
+                        file: FileId(0),
+                        start: start as u32,
+                        end: (start + needle.len()) as u32,
+                    },
+                    line,
+                    col,
+                });
+            }
+        }
+        self
     }
 
     fn src(&mut self) -> SourceRef {
         self.next += 1;
+        if let Some(s) = self.pinned {
+            return s;
+        }
         SourceRef {
             span: Span {
                 file: FileId(0),
@@ -291,7 +335,7 @@ impl PolicyBuilder {
         };
         if let Some(list) = list {
             list.push(Rule {
-                id: RuleId(format!("{owner}/{kind}/r{}", src.line)),
+                id: RuleId(format!("{owner}/{kind}/r{}", self.next)),
                 effect,
                 action,
                 matcher,

@@ -12,7 +12,7 @@
 use agentpol::ir::{Action, Effect, Policy};
 use agentpol::request::{Decision, Request, Resource};
 use agentpol_cedar::testkit::{random_policy, random_requests};
-use agentpol_cedar::{CedarEngine, DecisionEngine, IndexEngine};
+use agentpol_cedar::{CedarEngine, DecisionEngine, EvalEngine, IndexEngine};
 use std::collections::HashSet;
 
 fn env_or(name: &str, release: usize, debug: usize) -> usize {
@@ -82,11 +82,36 @@ fn check(policy: &Policy, requests: &[Request]) -> (usize, usize, usize) {
         )
     });
     let index = IndexEngine::new(policy).unwrap_or_else(|e| panic!("index: {e:?}"));
+    let eval = EvalEngine::new(policy.clone());
     let lossy = lossy_pairs(&cedar);
     let (mut decided, mut errors, mut one_way) = (0, 0, 0);
     for req in requests {
         let c = cedar.decide(req);
         let i = index.decide(req);
+        let e = eval.decide(req);
+        // The index is exact: the evaluator's effect and rule lists, or its error.
+        match (&i, &e) {
+            (Ok(id), Ok(ed)) => assert_eq!(
+                (id.effect, ids(id, true), ids(id, false)),
+                (ed.effect, ids(ed, true), ids(ed, false)),
+                "index and evaluator differ for {}\n index: {}\n eval:  {}",
+                show(req),
+                brief(id),
+                brief(ed)
+            ),
+            (Err(ie), Err(ee)) => assert_eq!(
+                (ie.code.code, &ie.field),
+                (ee.code.code, &ee.field),
+                "different errors for {}\n index: {ie:?}\n eval:  {ee:?}",
+                show(req)
+            ),
+            _ => panic!(
+                "index and evaluator disagree on whether {} can be decided\n index: {:?}\n eval:  {:?}",
+                show(req),
+                i.as_ref().map(brief),
+                e.as_ref().map(brief)
+            ),
+        }
         match (&c, &i) {
             (Err(ce), Err(ie)) => {
                 assert_eq!(
@@ -145,7 +170,7 @@ fn check(policy: &Policy, requests: &[Request]) -> (usize, usize, usize) {
 }
 
 #[test]
-fn random_policies_cedar_equals_index() {
+fn random_policies_cedar_index_eval_agree() {
     let policies = env_or("AGENTPOL_DIFF_POLICIES", 40, 10);
     let cases = env_or("AGENTPOL_DIFF_CASES", 10_000, 2_000);
     let (mut decided, mut errors, mut one_way) = (0, 0, 0);
