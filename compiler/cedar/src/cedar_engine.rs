@@ -22,9 +22,9 @@ use agentpol::ir::{Action, Effect, ParamType, RuleId, Value};
 use agentpol::request::{Decision, MatchedRule, Request};
 use cedar_policy::{
     Authorizer, Context, Entities, EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet,
-    Schema, ValidationMode, Validator,
+    RestrictedExpression, Schema, ValidationMode, Validator,
 };
-use serde_json::{json, Map, Value as Json};
+use serde_json::{json, Value as Json};
 use std::collections::HashMap;
 use std::str::FromStr;
 
@@ -246,19 +246,19 @@ impl CedarEngine {
 
     /// The Cedar request for `req` as JSON: `principal`, `action`, `resource`
     /// (as `Type::"id"` strings), `context` and `entities` (the per-request
-    /// entities: principal, its agent, the resource). What a caller of a stock
-    /// Cedar authorizer (or `cedar authorize`) would send.
+    /// entities: principal, its agent, the resource, in Cedar's entity JSON
+    /// format). What a caller of a stock Cedar authorizer (or `cedar
+    /// authorize`) would send.
     pub fn cedar_request_json(&self, req: &Request, approved: bool) -> Result<Json, RequestError> {
         let p = prepare::prepare(&self.cat, req)?;
         let q = self.query(&p)?;
-        let mut ctx = q.context.clone();
-        set_approved(&mut ctx, approved, &p);
+        let context = CVal::Rec(q.context_pairs(approved));
         Ok(json!({
             "principal": q.principal.to_string(),
             "action": q.action.to_string(),
             "resource": q.resource.to_string(),
-            "context": ctx,
-            "entities": q.entities,
+            "context": context.to_json(),
+            "entities": q.entities.iter().map(EntSpec::to_json).collect::<Vec<_>>(),
         }))
     }
 
@@ -272,9 +272,8 @@ impl CedarEngine {
     ) -> Result<(cedar_policy::Request, Entities, &PolicySet), RequestError> {
         let p = prepare::prepare(&self.cat, req)?;
         let q = self.query(&p)?;
-        let mut ctx = q.context.clone();
-        set_approved(&mut ctx, approved, &p);
-        let (request, entities) = self.cedar_inputs(&q, ctx)?;
+        let entities = self.entities(&q)?;
+        let request = self.request(&q, approved)?;
         Ok((request, entities, &self.policies))
     }
 
@@ -285,23 +284,23 @@ impl CedarEngine {
             .agents
             .get(p.agent)
             .ok_or_else(|| internal("agent index"))?;
-        let (principal, mut entities) = match p.skill.and_then(|s| agent.skills.get(s)) {
-            None => {
-                let uid = euid(&self.types.agent, &agent.name);
-                (
-                    uid,
-                    vec![entity_json(names::AGENT, &agent.name, json!({}), None)],
-                )
-            }
+        let mut entities = vec![EntSpec {
+            ty: self.types.agent.clone(),
+            id: agent.name.clone(),
+            attrs: Vec::new(),
+            parent: None,
+        }];
+        let principal = match p.skill.and_then(|s| agent.skills.get(s)) {
+            None => euid(&self.types.agent, &agent.name),
             Some(s) => {
                 let id = skill_id(&agent.name, s);
-                (
-                    euid(&self.types.skill, &id),
-                    vec![
-                        entity_json(names::AGENT, &agent.name, json!({}), None),
-                        entity_json(names::SKILL, &id, json!({}), Some(&agent.name)),
-                    ],
-                )
+                entities.push(EntSpec {
+                    ty: self.types.skill.clone(),
+                    id: id.clone(),
+                    attrs: Vec::new(),
+                    parent: Some(euid(&self.types.agent, &agent.name)),
+                });
+                euid(&self.types.skill, &id)
             }
         };
         let action_key = match &p.body {
@@ -316,20 +315,36 @@ impl CedarEngine {
             .get(&action_key)
             .cloned()
             .ok_or_else(|| internal("action"))?;
+        let mut is_tool = false;
         let (resource, context) = match &p.body {
             Body::Fs { path, .. } => {
-                entities.push(entity_json(names::PATH, path.path, path_json(path), None));
-                (euid(&self.types.path, path.path), json!({}))
+                entities.push(EntSpec {
+                    ty: self.types.path.clone(),
+                    id: path.path.to_string(),
+                    attrs: path_record(path),
+                    parent: None,
+                });
+                (euid(&self.types.path, path.path), Vec::new())
             }
             Body::Exec { path, args } => {
-                entities.push(entity_json(names::PATH, path.path, path_json(path), None));
-                let mut argv = Map::new();
-                for (i, a) in args.iter().take(MAX_ARGS).enumerate() {
-                    argv.insert(format!("a{i}"), json!(a));
-                }
+                entities.push(EntSpec {
+                    ty: self.types.path.clone(),
+                    id: path.path.to_string(),
+                    attrs: path_record(path),
+                    parent: None,
+                });
+                let argv = args
+                    .iter()
+                    .take(MAX_ARGS)
+                    .enumerate()
+                    .map(|(i, a)| (format!("a{i}"), CVal::Str(a.clone())))
+                    .collect();
                 (
                     euid(&self.types.path, path.path),
-                    json!({"argc": args.len(), "argv": argv}),
+                    vec![
+                        ("argc".to_string(), CVal::Long(len_i64(args.len()))),
+                        ("argv".to_string(), CVal::Rec(argv)),
+                    ],
                 )
             }
             Body::Net {
@@ -343,24 +358,30 @@ impl CedarEngine {
                     agentpol::ir::Proto::Udp => "udp",
                     _ => "tcp",
                 };
-                let mut attrs = Map::new();
-                attrs.insert("proto".into(), json!(proto));
-                attrs.insert("port".into(), json!(port));
+                let mut attrs = vec![
+                    ("proto".to_string(), CVal::Str(proto.into())),
+                    ("port".to_string(), CVal::Long(i64::from(*port))),
+                ];
                 if let Some(a) = addr {
-                    attrs.insert("addr".into(), ip_json(a));
+                    attrs.push(("addr".into(), CVal::Ip(a.to_string())));
                 }
                 if let Some(d) = domain {
-                    attrs.insert("domain".into(), json!(d));
+                    attrs.push(("domain".into(), CVal::Str(d.clone())));
                 }
                 let id = format!(
                     "{proto}/{}/{}/{port}",
                     addr.map(|a| a.to_string()).unwrap_or_default(),
                     domain.as_deref().unwrap_or("")
                 );
-                entities.push(entity_json(names::ENDPOINT, &id, Json::Object(attrs), None));
-                (euid(&self.types.endpoint, &id), json!({}))
+                entities.push(EntSpec {
+                    ty: self.types.endpoint.clone(),
+                    id: id.clone(),
+                    attrs,
+                    parent: None,
+                });
+                (euid(&self.types.endpoint, &id), Vec::new())
             }
-            Body::Env { var } => (euid(&self.types.env, var), json!({})),
+            Body::Env { var } => (euid(&self.types.env, var), Vec::new()),
             Body::Tool {
                 tool,
                 args,
@@ -368,12 +389,15 @@ impl CedarEngine {
                 tainted,
                 contains_secret,
             } => {
+                is_tool = true;
                 let sig = self.cat.tool(*tool).ok_or_else(|| internal("tool index"))?;
-                let mut a = Map::new();
-                for (decl, v) in sig.args.iter().zip(args) {
-                    a.insert(decl.name.clone(), arg_json(v));
-                }
-                let mut ps = Map::new();
+                let a = sig
+                    .args
+                    .iter()
+                    .zip(args)
+                    .map(|(decl, v)| (decl.name.clone(), arg_val(v)))
+                    .collect();
+                let mut ps = Vec::new();
                 for name in self
                     .cat
                     .meta
@@ -394,20 +418,30 @@ impl CedarEngine {
                     // change their decision; Cedar's context type still wants
                     // a value, so a neutral one stands in.
                     let v = match params.get(name.as_str()) {
-                        Some(v) => param_json(v),
+                        Some(v) => param_val(v),
                         None => neutral(ty),
                     };
-                    ps.insert(name.clone(), v);
+                    ps.push((name.clone(), v));
                 }
                 (
                     euid(&self.types.tool, &sig.name),
-                    json!({
-                        "args": a,
-                        "params": ps,
-                        "tainted": tainted,
-                        "contains_secret": contains_secret,
-                        "approved": false,
-                    }),
+                    vec![
+                        ("args".to_string(), CVal::Rec(a)),
+                        ("params".to_string(), CVal::Rec(ps)),
+                        (
+                            "tainted".to_string(),
+                            CVal::Set(tainted.iter().map(|t| CVal::Str(t.clone())).collect()),
+                        ),
+                        (
+                            "contains_secret".to_string(),
+                            CVal::Set(
+                                contains_secret
+                                    .iter()
+                                    .map(|v| CVal::Str((*v).to_string()))
+                                    .collect(),
+                            ),
+                        ),
+                    ],
                 )
             }
         };
@@ -416,33 +450,57 @@ impl CedarEngine {
             action,
             resource,
             context,
-            entities: Json::Array(entities),
+            is_tool,
+            entities,
         })
     }
 
-    fn cedar_inputs(
-        &self,
-        q: &Query,
-        context: Json,
-    ) -> Result<(cedar_policy::Request, Entities), RequestError> {
-        let context = Context::from_json_value(context, Some((&self.schema, &q.action)))
-            .map_err(|e| internal(&format!("Cedar context: {e}")))?;
-        let request = cedar_policy::Request::new(
+    /// The per-request entities. Built without the schema: their shapes
+    /// are fixed by construction, and a wrong one surfaces as a Cedar
+    /// evaluation error, which [`CedarEngine::authorize`] refuses.
+    fn entities(&self, q: &Query) -> Result<Entities, RequestError> {
+        let mut list = Vec::with_capacity(q.entities.len());
+        for e in &q.entities {
+            let attrs = e
+                .attrs
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), v.to_expr()?)))
+                .collect::<Result<HashMap<_, _>, RequestError>>()?;
+            let parents = e.parent.iter().cloned().collect();
+            let entity = cedar_policy::Entity::new(euid(&e.ty, &e.id), attrs, parents)
+                .map_err(|err| internal(&format!("Cedar entity: {err}")))?;
+            list.push(entity);
+        }
+        Entities::from_entities(list, None).map_err(|e| internal(&format!("Cedar entities: {e}")))
+    }
+
+    /// The Cedar request, its context checked against the schema.
+    fn request(&self, q: &Query, approved: bool) -> Result<cedar_policy::Request, RequestError> {
+        let pairs = q
+            .context_pairs(approved)
+            .into_iter()
+            .map(|(k, v)| Ok((k, v.to_expr()?)))
+            .collect::<Result<Vec<_>, RequestError>>()?;
+        let context =
+            Context::from_pairs(pairs).map_err(|e| internal(&format!("Cedar context: {e}")))?;
+        cedar_policy::Request::new(
             q.principal.clone(),
             q.action.clone(),
             q.resource.clone(),
             context,
             Some(&self.schema),
         )
-        .map_err(|e| internal(&format!("Cedar request: {e}")))?;
-        let entities = Entities::from_json_value(q.entities.clone(), Some(&self.schema))
-            .map_err(|e| internal(&format!("Cedar entities: {e}")))?;
-        Ok((request, entities))
+        .map_err(|e| internal(&format!("Cedar request: {e}")))
     }
 
-    fn authorize(&self, q: &Query, context: Json) -> Result<cedar_policy::Response, RequestError> {
-        let (request, entities) = self.cedar_inputs(q, context)?;
-        let response = Authorizer::new().is_authorized(&request, &self.policies, &entities);
+    fn authorize(
+        &self,
+        q: &Query,
+        entities: &Entities,
+        approved: bool,
+    ) -> Result<cedar_policy::Response, RequestError> {
+        let request = self.request(q, approved)?;
+        let response = Authorizer::new().is_authorized(&request, &self.policies, entities);
         let errors: Vec<String> = response
             .diagnostics()
             .errors()
@@ -497,14 +555,93 @@ struct Query {
     principal: EntityUid,
     action: EntityUid,
     resource: EntityUid,
-    context: Json,
-    entities: Json,
+    /// The context without `approved`.
+    context: Vec<(String, CVal)>,
+    is_tool: bool,
+    entities: Vec<EntSpec>,
 }
 
-fn set_approved(ctx: &mut Json, approved: bool, p: &Prepared<'_>) {
-    if matches!(p.body, Body::Tool { .. }) {
-        if let Some(obj) = ctx.as_object_mut() {
-            obj.insert("approved".into(), json!(approved));
+impl Query {
+    fn context_pairs(&self, approved: bool) -> Vec<(String, CVal)> {
+        let mut c = self.context.clone();
+        if self.is_tool {
+            c.push(("approved".into(), CVal::Bool(approved)));
+        }
+        c
+    }
+}
+
+/// A per-request entity.
+struct EntSpec {
+    ty: EntityTypeName,
+    id: String,
+    attrs: Vec<(String, CVal)>,
+    parent: Option<EntityUid>,
+}
+
+impl EntSpec {
+    fn to_json(&self) -> Json {
+        let parents: Vec<Json> = self
+            .parent
+            .iter()
+            .map(|p| json!({"type": p.type_name().to_string(), "id": p.id().unescaped()}))
+            .collect();
+        json!({
+            "uid": {"type": self.ty.to_string(), "id": self.id},
+            "attrs": CVal::Rec(self.attrs.clone()).to_json(),
+            "parents": parents,
+        })
+    }
+}
+
+/// A Cedar value under construction: rendered as a Cedar value for the
+/// authorizer, or as Cedar's JSON for callers that run Cedar themselves.
+#[derive(Clone, Debug)]
+enum CVal {
+    Str(String),
+    Long(i64),
+    Bool(bool),
+    Ip(String),
+    Set(Vec<CVal>),
+    Rec(Vec<(String, CVal)>),
+}
+
+impl CVal {
+    fn to_expr(&self) -> Result<RestrictedExpression, RequestError> {
+        Ok(match self {
+            CVal::Str(s) => RestrictedExpression::new_string(s.clone()),
+            CVal::Long(i) => RestrictedExpression::new_long(*i),
+            CVal::Bool(b) => RestrictedExpression::new_bool(*b),
+            CVal::Ip(a) => RestrictedExpression::new_ip(a),
+            CVal::Set(items) => RestrictedExpression::new_set(
+                items
+                    .iter()
+                    .map(CVal::to_expr)
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            CVal::Rec(fields) => RestrictedExpression::new_record(
+                fields
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), v.to_expr()?)))
+                    .collect::<Result<Vec<_>, RequestError>>()?,
+            )
+            .map_err(|e| internal(&format!("Cedar record: {e}")))?,
+        })
+    }
+
+    fn to_json(&self) -> Json {
+        match self {
+            CVal::Str(s) => json!(s),
+            CVal::Long(i) => json!(i),
+            CVal::Bool(b) => json!(b),
+            CVal::Ip(a) => json!({"__extn": {"fn": "ip", "arg": a}}),
+            CVal::Set(items) => Json::Array(items.iter().map(CVal::to_json).collect()),
+            CVal::Rec(fields) => Json::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            ),
         }
     }
 }
@@ -522,80 +659,85 @@ fn euid(ty: &EntityTypeName, id: &str) -> EntityUid {
     EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
 }
 
-fn entity_json(ty: &str, id: &str, attrs: Json, parent_agent: Option<&str>) -> Json {
-    let parents: Vec<Json> = parent_agent
-        .map(|a| json!({"type": qualified(names::AGENT), "id": a}))
-        .into_iter()
-        .collect();
-    json!({"uid": {"type": qualified(ty), "id": id}, "attrs": attrs, "parents": parents})
-}
-
-fn ip_json(a: &std::net::IpAddr) -> Json {
-    json!({"__extn": {"fn": "ip", "arg": a.to_string()}})
+fn len_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The path record (see `glob.rs`).
-fn path_json(p: &PathVal<'_>) -> Json {
-    let mut seg = Map::new();
-    let mut rseg = Map::new();
-    for (i, s) in p.segs.iter().take(MAX_SEGMENTS).enumerate() {
-        seg.insert(format!("s{i}"), json!(s));
-    }
-    for (i, s) in p.segs.iter().rev().take(MAX_SEGMENTS).enumerate() {
-        rseg.insert(format!("s{i}"), json!(s));
-    }
-    json!({"path": p.path, "depth": p.segs.len(), "seg": seg, "rseg": rseg})
+fn path_record(p: &PathVal<'_>) -> Vec<(String, CVal)> {
+    let seg = p
+        .segs
+        .iter()
+        .take(MAX_SEGMENTS)
+        .enumerate()
+        .map(|(i, s)| (format!("s{i}"), CVal::Str((*s).to_string())))
+        .collect();
+    let rseg = p
+        .segs
+        .iter()
+        .rev()
+        .take(MAX_SEGMENTS)
+        .enumerate()
+        .map(|(i, s)| (format!("s{i}"), CVal::Str((*s).to_string())))
+        .collect();
+    vec![
+        ("path".into(), CVal::Str(p.path.to_string())),
+        ("depth".into(), CVal::Long(len_i64(p.segs.len()))),
+        ("seg".into(), CVal::Rec(seg)),
+        ("rseg".into(), CVal::Rec(rseg)),
+    ]
 }
 
-fn arg_json(v: &ArgVal<'_>) -> Json {
+fn arg_val(v: &ArgVal<'_>) -> CVal {
     match v {
-        ArgVal::Str(s) => json!(s),
-        ArgVal::Int(i) => json!(i),
-        ArgVal::Bool(b) => json!(b),
-        ArgVal::Path(p) => path_json(p),
+        ArgVal::Str(s) => CVal::Str((*s).to_string()),
+        ArgVal::Int(i) => CVal::Long(*i),
+        ArgVal::Bool(b) => CVal::Bool(*b),
+        ArgVal::Path(p) => CVal::Rec(path_record(p)),
         ArgVal::Url(u) => {
-            let mut m = Map::new();
-            m.insert("raw".into(), json!(u.raw));
-            m.insert("scheme".into(), json!(u.scheme));
-            m.insert("path".into(), json!(u.path));
+            let mut m = vec![
+                ("raw".to_string(), CVal::Str(u.raw.to_string())),
+                ("scheme".to_string(), CVal::Str(u.scheme.clone())),
+                ("path".to_string(), CVal::Str(u.path.clone())),
+            ];
             if let Some(h) = &u.host {
-                m.insert("host".into(), json!(h));
+                m.push(("host".into(), CVal::Str(h.clone())));
             }
             if let Some(d) = &u.domain {
-                m.insert("domain".into(), json!(d));
+                m.push(("domain".into(), CVal::Str(d.clone())));
             }
             if let Some(ip) = &u.ip {
-                m.insert("ip".into(), ip_json(ip));
+                m.push(("ip".into(), CVal::Ip(ip.to_string())));
             }
             if let Some(port) = u.port {
-                m.insert("port".into(), json!(port));
+                m.push(("port".into(), CVal::Long(port)));
             }
-            Json::Object(m)
+            CVal::Rec(m)
         }
     }
 }
 
-fn value_json(v: &Value) -> Json {
+fn value_val(v: &Value) -> CVal {
     match v {
-        Value::Bool(b) => json!(b),
-        Value::Int(i) => json!(i),
-        Value::Str(s) => json!(s),
+        Value::Bool(b) => CVal::Bool(*b),
+        Value::Int(i) => CVal::Long(*i),
+        Value::Str(s) => CVal::Str(s.clone()),
     }
 }
 
-fn param_json(v: &ParamVal) -> Json {
+fn param_val(v: &ParamVal) -> CVal {
     match v {
-        ParamVal::Scalar(v) => value_json(v),
-        ParamVal::Set(items) => Json::Array(items.iter().map(value_json).collect()),
+        ParamVal::Scalar(v) => value_val(v),
+        ParamVal::Set(items) => CVal::Set(items.iter().map(value_val).collect()),
     }
 }
 
-fn neutral(ty: ParamType) -> Json {
+fn neutral(ty: ParamType) -> CVal {
     match ty {
-        ParamType::String => json!(""),
-        ParamType::Int => json!(0),
-        ParamType::Bool => json!(false),
-        ParamType::SetString | ParamType::SetInt => json!([]),
+        ParamType::String => CVal::Str(String::new()),
+        ParamType::Int => CVal::Long(0),
+        ParamType::Bool => CVal::Bool(false),
+        ParamType::SetString | ParamType::SetInt => CVal::Set(Vec::new()),
     }
 }
 
@@ -607,10 +749,8 @@ impl DecisionEngine for CedarEngine {
     fn decide(&self, request: &Request) -> Result<Decision, RequestError> {
         let p = prepare::prepare(&self.cat, request)?;
         let q = self.query(&p)?;
-        let is_tool = matches!(p.body, Body::Tool { .. });
-        let mut ctx = q.context.clone();
-        set_approved(&mut ctx, false, &p);
-        let first = self.authorize(&q, ctx)?;
+        let entities = self.entities(&q)?;
+        let first = self.authorize(&q, &entities, false)?;
         let meta = &self.cat.meta;
         if first.decision() == cedar_policy::Decision::Allow {
             let deciding = self.reasons(&first, |e, _| e == Effect::Allow);
@@ -622,10 +762,8 @@ impl DecisionEngine for CedarEngine {
                 reason,
             });
         }
-        let last = if is_tool {
-            let mut ctx = q.context.clone();
-            set_approved(&mut ctx, true, &p);
-            let second = self.authorize(&q, ctx)?;
+        let last = if q.is_tool {
+            let second = self.authorize(&q, &entities, true)?;
             if second.decision() == cedar_policy::Decision::Allow {
                 let deciding = self.reasons(&second, |e, _| e == Effect::Ask);
                 let matched = self.reasons(&second, |_, _| true);

@@ -71,68 +71,6 @@ impl DecisionEngine for EvalEngine {
     }
 }
 
-/// The rules one side (an agent or a skill) matched, in rule order.
-pub(crate) struct Side<'m> {
-    pub(crate) owner: &'m str,
-    pub(crate) matched: Vec<MatchedRule>,
-}
-
-impl Side<'_> {
-    pub(crate) fn effect(&self) -> Effect {
-        self.matched
-            .iter()
-            .map(|m| m.effect)
-            .max()
-            .unwrap_or(Effect::Deny)
-    }
-}
-
-/// The decision from the agent's side and, for a skill, the skill's side
-/// (semantics.md §1: the higher of the two; default deny on each side).
-pub(crate) fn combine(
-    meta: &Meta,
-    agent: Side<'_>,
-    skill: Option<Side<'_>>,
-    what: &str,
-) -> Decision {
-    let effect = match &skill {
-        Some(s) => agent.effect().max(s.effect()),
-        None => agent.effect(),
-    };
-    let agent_empty = agent.matched.is_empty();
-    let skill_empty = skill.as_ref().map(|s| s.matched.is_empty());
-    let skill_owner = skill.as_ref().map(|s| s.owner.to_string());
-    let mut matched = agent.matched;
-    if let Some(s) = skill {
-        matched.extend(s.matched);
-    }
-    let deciding: Vec<MatchedRule> = matched
-        .iter()
-        .filter(|m| m.effect == effect)
-        .cloned()
-        .collect();
-    let reason = if !deciding.is_empty() {
-        format!("{} {}", verb(effect), rule_list(meta, &deciding))
-    } else {
-        match (skill_owner, skill_empty) {
-            (Some(s), Some(true)) if agent_empty => format!(
-                "default deny: no rule of agent {} or of skill {s} matches {what}",
-                agent.owner
-            ),
-            (Some(s), Some(true)) => format!(
-                "default deny: no rule of skill {s} matches {what} (a skill gets only what its own rules allow)"
-            ),
-            _ => format!("default deny: no rule of agent {} matches {what}", agent.owner),
-        }
-    };
-    Decision {
-        effect,
-        deciding,
-        matched,
-        reason,
-    }
-}
-
 pub(crate) fn verb(effect: Effect) -> &'static str {
     match effect {
         Effect::Allow => "allowed by",

@@ -16,7 +16,7 @@
 //! Candidates are then checked exactly, so the answer is the evaluator's;
 //! the differential tests hold the index to that on every request.
 
-use crate::engine::{combine, DecisionEngine, Side};
+use crate::engine::{verb, DecisionEngine};
 use crate::meta::{owner_name, Meta};
 use crate::prepare::{self, ArgVal, Body, Catalog, ParamVal, PathVal, Prepared};
 use agentpol::eval::RequestError;
@@ -62,6 +62,8 @@ impl BuildError {
 pub struct IndexEngine {
     cat: Catalog,
     rules: Vec<MatchedRule>,
+    /// `id (file:line:col)` of each rule, for reasons.
+    labels: Vec<String>,
     owners: Vec<OwnerIndex>,
     /// Owner index of each agent.
     agent_owner: Vec<usize>,
@@ -130,9 +132,14 @@ impl IndexEngine {
             }
             skill_owner.push(skills);
         }
+        let labels = rules
+            .iter()
+            .map(|r| format!("{} ({})", r.id, cat.meta.location(&r.src)))
+            .collect();
         Ok(IndexEngine {
             cat,
             rules,
+            labels,
             owners,
             agent_owner,
             skill_owner,
@@ -145,25 +152,23 @@ impl IndexEngine {
         &self.cat.meta
     }
 
-    fn side(&self, owner: usize, req: &Prepared<'_>) -> Result<Side<'_>, RequestError> {
+    /// The rules of `owner` matching `req`, in rule order.
+    fn side(&self, owner: usize, req: &Prepared<'_>) -> Result<Vec<u32>, RequestError> {
         let mut hits = Vec::new();
         if let Some(o) = self.owners.get(owner) {
             o.lookup(req, &mut hits)?;
         }
         hits.sort_unstable();
         hits.dedup();
-        let matched = hits
-            .iter()
-            .filter_map(|i| self.rules.get(*i as usize).cloned())
-            .collect();
-        Ok(Side {
-            owner: self
-                .owner_names
-                .get(owner)
-                .map(String::as_str)
-                .unwrap_or(""),
-            matched,
-        })
+        Ok(hits)
+    }
+
+    fn effect_of(&self, hits: &[u32]) -> Effect {
+        hits.iter()
+            .filter_map(|i| self.rules.get(*i as usize))
+            .map(|r| r.effect)
+            .max()
+            .unwrap_or(Effect::Deny)
     }
 }
 
@@ -180,24 +185,72 @@ impl DecisionEngine for IndexEngine {
             .copied()
             .unwrap_or(usize::MAX);
         let agent = self.side(agent_owner, &req)?;
-        let skill = match req.skill {
-            Some(s) => {
-                let o = self
-                    .skill_owner
-                    .get(req.agent)
-                    .and_then(|v| v.get(s))
-                    .copied()
-                    .unwrap_or(usize::MAX);
-                Some(self.side(o, &req)?)
-            }
+        let skill_owner = req.skill.map(|s| {
+            self.skill_owner
+                .get(req.agent)
+                .and_then(|v| v.get(s))
+                .copied()
+                .unwrap_or(usize::MAX)
+        });
+        let skill = match skill_owner {
+            Some(o) => Some(self.side(o, &req)?),
             None => None,
         };
-        Ok(combine(
-            &self.cat.meta,
-            agent,
-            skill,
-            &describe(&self.cat, &req),
-        ))
+        // semantics.md §1: the higher of the two sides, default deny on each.
+        let mut effect = self.effect_of(&agent);
+        if let Some(s) = &skill {
+            effect = effect.max(self.effect_of(s));
+        }
+        let all: Vec<u32> = agent
+            .iter()
+            .chain(skill.iter().flatten())
+            .copied()
+            .collect();
+        let deciding: Vec<u32> = all
+            .iter()
+            .copied()
+            .filter(|i| {
+                self.rules
+                    .get(*i as usize)
+                    .is_some_and(|r| r.effect == effect)
+            })
+            .collect();
+        let pick = |ix: &[u32]| -> Vec<MatchedRule> {
+            ix.iter()
+                .filter_map(|i| self.rules.get(*i as usize).cloned())
+                .collect()
+        };
+        let reason = if deciding.is_empty() {
+            let name = |o: usize| self.owner_names.get(o).map(String::as_str).unwrap_or("");
+            let what = describe(&self.cat, &req);
+            match (skill_owner, &skill) {
+                (Some(so), Some(s)) if s.is_empty() && agent.is_empty() => format!(
+                    "default deny: no rule of agent {} or of skill {} matches {what}",
+                    name(agent_owner),
+                    name(so)
+                ),
+                (Some(so), Some(s)) if s.is_empty() => format!(
+                    "default deny: no rule of skill {} matches {what} (a skill gets only what its own rules allow)",
+                    name(so)
+                ),
+                _ => format!(
+                    "default deny: no rule of agent {} matches {what}",
+                    name(agent_owner)
+                ),
+            }
+        } else {
+            let labels: Vec<&str> = deciding
+                .iter()
+                .filter_map(|i| self.labels.get(*i as usize).map(String::as_str))
+                .collect();
+            format!("{} {}", verb(effect), labels.join(", "))
+        };
+        Ok(Decision {
+            effect,
+            deciding: pick(&deciding),
+            matched: pick(&all),
+            reason,
+        })
     }
 }
 
@@ -687,7 +740,10 @@ enum CScalar {
 
 #[derive(Clone, Debug)]
 enum CSet {
-    Lit(HashSet<Value>),
+    Lit {
+        strs: HashSet<String>,
+        ints: HashSet<i64>,
+    },
     Param(String),
 }
 
@@ -808,7 +864,20 @@ fn compile_atom(policy: &Policy, sig: &ToolSig, a: &agentpol::ir::Atom) -> Resul
                     if items.iter().any(|v| vty(v) != ty) {
                         return Err("it tests membership in a set of another type".into());
                     }
-                    CTest::In(op, CSet::Lit(items.iter().cloned().collect()))
+                    let mut strs = HashSet::new();
+                    let mut ints = HashSet::new();
+                    for v in items {
+                        match v {
+                            Value::Str(x) => {
+                                strs.insert(x.clone());
+                            }
+                            Value::Int(i) => {
+                                ints.insert(*i);
+                            }
+                            Value::Bool(_) => {}
+                        }
+                    }
+                    CTest::In(op, CSet::Lit { strs, ints })
                 }
                 SetOperand::Param(p) => {
                     let decl = policy
@@ -912,8 +981,12 @@ impl ToolIndex {
                 CTest::Eq(op, CScalar::Lit(v)) if op.field.is_none() => {
                     Some((op.arg, vec![v.clone()]))
                 }
-                CTest::In(op, CSet::Lit(vs)) if op.field.is_none() => {
-                    let mut vs: Vec<Value> = vs.iter().cloned().collect();
+                CTest::In(op, CSet::Lit { strs, ints }) if op.field.is_none() => {
+                    let mut vs: Vec<Value> = strs
+                        .iter()
+                        .map(|x| Value::Str(x.clone()))
+                        .chain(ints.iter().map(|i| Value::Int(*i)))
+                        .collect();
                     vs.sort();
                     Some((op.arg, vs))
                 }
@@ -1076,7 +1149,11 @@ fn holds(t: &CTest, req: &Prepared<'_>) -> Result<bool, RequestError> {
         CTest::In(op, set) => {
             let v = read(op, args);
             match set {
-                CSet::Lit(items) => v.is_some_and(|v| items.contains(&v.to_value())),
+                CSet::Lit { strs, ints } => match v {
+                    Some(VRef::Str(x)) => strs.contains(x),
+                    Some(VRef::Int(i)) => ints.contains(&i),
+                    _ => false,
+                },
                 CSet::Param(p) => match params.get(p.as_str()) {
                     Some(ParamVal::Set(items)) => v.is_some_and(|v| items.contains(&v.to_value())),
                     _ => return Err(unbound(p)),

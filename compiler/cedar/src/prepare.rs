@@ -79,6 +79,10 @@ pub(crate) struct Catalog {
     agents: HashMap<String, (usize, HashMap<String, usize>)>,
     tools: HashMap<String, usize>,
     params: HashMap<String, ParamType>,
+    /// `agent` / `agent.skill` by (agent, skill) index.
+    owner_names: HashMap<(usize, Option<usize>), String>,
+    /// Params to bind, by (agent, skill, tool) index.
+    required: HashMap<(usize, Option<usize>, usize), Vec<String>>,
 }
 
 impl Catalog {
@@ -104,11 +108,34 @@ impl Catalog {
             .map(|(i, t)| (t.name.clone(), i))
             .collect();
         let params = meta.params.iter().map(|p| (p.name.clone(), p.ty)).collect();
+        let mut owner_names = HashMap::new();
+        for (i, a) in meta.agents.iter().enumerate() {
+            owner_names.insert((i, None), a.name.clone());
+            for (j, s) in a.skills.iter().enumerate() {
+                owner_names.insert((i, Some(j)), format!("{}.{s}", a.name));
+            }
+        }
+        let tool_ix: HashMap<&str, usize> = meta
+            .tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), i))
+            .collect();
+        let mut required = HashMap::new();
+        for ((a, s), name) in &owner_names {
+            for (tool, list) in meta.required_params.get(name).into_iter().flatten() {
+                if let Some(t) = tool_ix.get(tool.as_str()) {
+                    required.insert((*a, *s, *t), list.clone());
+                }
+            }
+        }
         Catalog {
             meta,
             agents,
             tools,
             params,
+            owner_names,
+            required,
         }
     }
 
@@ -503,11 +530,12 @@ fn tool_call<'r>(
     }
     let mut typed = Vec::with_capacity(sig.args.len());
     for arg in &sig.args {
-        let field = format!("/args/{}", pointer(&arg.name));
+        // Built only on the error paths: this loop is on the index's hot path.
+        let field = || format!("/args/{}", pointer(&arg.name));
         let Some(value) = args.get(&arg.name) else {
             return Err(error(
                 code::missing_argument(),
-                field,
+                field(),
                 format!(
                     "tool `{}` needs argument `{}` ({}), which the request does not give",
                     sig.name,
@@ -524,7 +552,7 @@ fn tool_call<'r>(
         let ill_typed = |why: String| {
             error(
                 code::ill_typed_argument(),
-                field.clone(),
+                field(),
                 format!("argument `{}` of tool `{}` {why}", arg.name, sig.name),
                 format!("the signature is `{}({})`", sig.name, signature(sig)),
             )
@@ -551,7 +579,7 @@ fn tool_call<'r>(
             },
             (ArgType::Path, serde_json::Value::String(s)) => ArgVal::Path(check_path(
                 s,
-                &field,
+                &field(),
                 &format!("argument `{}` of tool `{}`", arg.name, sig.name),
             )?),
             (ty, v) => {
@@ -566,11 +594,11 @@ fn tool_call<'r>(
     }
     let mut bound = BTreeMap::new();
     for (name, value) in params {
-        let field = format!("/params/{}", pointer(name));
+        let field = || format!("/params/{}", pointer(name));
         let Some(ty) = cat.params.get(name) else {
             return Err(error(
                 code::unknown_param(),
-                field,
+                field(),
                 format!("the request binds param `{name}`, which the policy does not declare"),
                 suggestion(
                     name,
@@ -582,7 +610,7 @@ fn tool_call<'r>(
         let v = param_value(*ty, value).ok_or_else(|| {
             error(
                 code::ill_typed_param(),
-                field.clone(),
+                field(),
                 format!(
                     "param `{name}` is declared {} but is bound to {}",
                     param_type_name(*ty),
@@ -594,22 +622,14 @@ fn tool_call<'r>(
         bound.insert(name.as_str(), v);
     }
     // Every param a rule of the requesting agent (and skill) reads must be bound.
-    let agent_name = cat
-        .meta
-        .agents
-        .get(agent)
-        .map(|a| a.name.as_str())
-        .unwrap_or("");
-    let mut owners = vec![agent_name.to_string()];
-    if let Some(s) = skill.and_then(|s| cat.meta.agents.get(agent)?.skills.get(s)) {
-        owners.push(format!("{agent_name}.{s}"));
-    }
-    for owner in &owners {
-        let needed = cat
-            .meta
-            .required_params
-            .get(owner)
-            .and_then(|m| m.get(&sig.name));
+    let sides = [Some((agent, None)), skill.map(|s| (agent, Some(s)))];
+    for (a, sk) in sides.into_iter().flatten() {
+        let owner = cat
+            .owner_names
+            .get(&(a, sk))
+            .map(String::as_str)
+            .unwrap_or("");
+        let needed = cat.required.get(&(a, sk, tool_ix));
         for p in needed.into_iter().flatten() {
             if !bound.contains_key(p.as_str()) {
                 return Err(error(
