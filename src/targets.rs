@@ -8,12 +8,13 @@ use agentpol::diag::CodeInfo;
 use agentpol::ir::Policy;
 
 /// Targets `build --target` accepts (`ir` is always written).
-pub const TARGETS: &[&str] = &["ir"];
+pub const TARGETS: &[&str] = &["ir", "cedar"];
 
 /// Runs one backend. `None` for an unknown target name.
 pub fn emit(target: &str, policy: &Policy) -> Option<TargetOutput> {
     match target {
         "ir" => Some(ir_target(policy)),
+        "cedar" => Some(agentpol_cedar::emit(policy)),
         _ => None,
     }
 }
@@ -33,5 +34,7 @@ fn ir_target(policy: &Policy) -> TargetOutput {
 
 /// Every registered diagnostic code, from the core and every backend.
 pub fn all_codes() -> Vec<&'static CodeInfo> {
-    agentpol::diag::codes::all().collect()
+    agentpol::diag::codes::all()
+        .chain(agentpol_cedar::all_codes())
+        .collect()
 }
