@@ -8,7 +8,8 @@ PACKAGES=(
   build-essential pkg-config   # the z3 crate's build script
   libz3-dev                    # the verifier (Debian's libz3 4.8.12; see ARCHITECTURE.md)
   nftables iptables iproute2   # firewall backend tests (nft -c, netns)
-  util-linux                   # nsenter for the firewall namespace tests
+  util-linux                   # nsenter and setpriv for the firewall namespace tests
+  python3                      # /usr/bin/python3 as the test client in namespaces
 )
 
 missing=()

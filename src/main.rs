@@ -42,6 +42,8 @@ enum Command {
     Explain(cmd::explain::Args),
     /// Measure parse + check time on a generated policy.
     Bench(cmd::bench::Args),
+    /// Load the egress firewall into the kernel (`--target nft`), or remove it.
+    Apply(cmd::apply::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Authorize(a) => cmd::authorize::run(a),
         Command::Explain(a) => cmd::explain::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Apply(a) => cmd::apply::run(a),
     };
     ExitCode::from(code)
 }

@@ -8,13 +8,21 @@ use agentpol::diag::CodeInfo;
 use agentpol::ir::Policy;
 
 /// Targets `build --target` accepts (`ir` is always written).
-pub const TARGETS: &[&str] = &["ir", "cedar"];
+pub const TARGETS: &[&str] = &["ir", "cedar", "nft", "iptables"];
 
 /// Runs one backend. `None` for an unknown target name.
 pub fn emit(target: &str, policy: &Policy) -> Option<TargetOutput> {
     match target {
         "ir" => Some(ir_target(policy)),
         "cedar" => Some(agentpol_cedar::emit(policy)),
+        "nft" => Some(agentpol_firewall::emit_nft(
+            policy,
+            &crate::cmd::apply::build_options(),
+        )),
+        "iptables" => Some(agentpol_firewall::emit_iptables(
+            policy,
+            &crate::cmd::apply::build_options(),
+        )),
         _ => None,
     }
 }
@@ -36,5 +44,6 @@ fn ir_target(policy: &Policy) -> TargetOutput {
 pub fn all_codes() -> Vec<&'static CodeInfo> {
     agentpol::diag::codes::all()
         .chain(agentpol_cedar::all_codes())
+        .chain(agentpol_firewall::FIREWALL_CODES.iter().copied())
         .collect()
 }

@@ -6,6 +6,8 @@ fn main() {
         .emit_rerun_directives(true)
         .process()
         .expect("lalrpop grammar failed to build");
+    // A grammar file added later must also trigger a rebuild.
+    println!("cargo:rerun-if-changed=src/syntax");
     // The std library is embedded with include_str!; rebuild when it changes.
     println!("cargo:rerun-if-changed=../../stdlib-policies");
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand: clap arguments and a `run` returning the exit code.
 
+pub mod apply;
 pub mod authorize;
 pub mod bench;
 pub mod build;

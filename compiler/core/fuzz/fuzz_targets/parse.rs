@@ -1,0 +1,38 @@
+//! Fuzz target: parse and format arbitrary input.
+//!
+//! Checks what the stable tests check, on inputs libFuzzer evolves: parsing
+//! never panics or overflows the stack; a text that parses cleanly formats to
+//! a text with the same tree (ignoring spans) and the same number of
+//! comments, and formatting that again changes nothing.
+//!
+//! Run from `compiler/core/` (needs a nightly toolchain and `cargo install cargo-fuzz`):
+//!
+//! ```sh
+//! cargo +nightly fuzz run parse ../../tests/fuzz/corpus -- -max_total_time=300 -max_len=4096
+//! ```
+//!
+//! libFuzzer writes new inputs into the corpus directory given first; keep
+//! only the interesting ones (crashers) and name them `crash_*.agentpol`.
+#![no_main]
+
+use agentpol::format::format_source;
+use agentpol::span::FileId;
+use agentpol::syntax::{parse, same_modulo_spans};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let parsed = parse(FileId(0), &text);
+    for d in &parsed.diagnostics {
+        assert!(d.primary.span.end as usize <= text.len());
+    }
+    if let Ok(out) = format_source(FileId(0), &text) {
+        assert!(parsed.diagnostics.is_empty());
+        let again = parse(FileId(0), &out);
+        assert!(again.diagnostics.is_empty(), "formatted text does not parse");
+        assert!(same_modulo_spans(&parsed.ast, &again.ast), "tree changed");
+        assert_eq!(again.comments.len(), parsed.comments.len(), "comments lost");
+        let twice = format_source(FileId(0), &out).ok();
+        assert_eq!(twice.as_deref(), Some(out.as_str()), "not idempotent");
+    }
+});

@@ -1,0 +1,261 @@
+//! `agentpolc apply`: refuses without nft or with an old one (no root needed),
+//! and, as root in a scratch namespace, resolves domains through the agent's
+//! resolver, creates the cgroup before loading, refuses a lossy ruleset unless
+//! accepted, verifies what it loaded (removing a table that does not match),
+//! and removes only its own table.
+
+mod firewall_support;
+
+use agentpol::ir::{Action::*, Effect::*, Proto};
+use agentpol_firewall::fixture::{cgroup, net, Fixture};
+use firewall_support::*;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_agentpolc");
+
+/// Writes a build directory (manifest + IR) for `f` under `tmp`.
+fn build_dir(tmp: &TempDir, f: &Fixture) -> String {
+    let dir = tmp.0.join("build");
+    std::fs::create_dir_all(dir.join("ir")).unwrap();
+    std::fs::write(
+        dir.join("ir/policy.json"),
+        serde_json::to_vec_pretty(&f.policy).unwrap(),
+    )
+    .unwrap();
+    let manifest = serde_json::json!({
+        "manifest_version": 1,
+        "agentpolc_version": "test",
+        "ir_version": agentpol::ir::IR_VERSION,
+        "source": {"root": "policy.agentpol", "files": f.policy.files, "sha256": ""},
+        "ir": "ir/policy.json",
+        "targets": [],
+        "verifier": {"status": "not-run", "detail": "", "errors": 0, "warnings": 0, "unknown": 0},
+        "tests": {"expectations": 0, "failed": 0}
+    });
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    dir.to_string_lossy().into_owned()
+}
+
+fn sample(path: &str) -> Fixture {
+    let mut f = Fixture::new("agent agent {}");
+    let rules = vec![
+        net(
+            &f,
+            "agent",
+            "svc",
+            Allow,
+            Connect,
+            Proto::Tcp,
+            &["svc.test.example"],
+            &[(443, 443)],
+            "agent",
+        ),
+        net(
+            &f,
+            "agent",
+            "web",
+            Allow,
+            Connect,
+            Proto::Tcp,
+            &["192.0.2.0/24"],
+            &[(80, 80)],
+            "agent",
+        ),
+    ];
+    let a = f.agent("agent", cgroup(path), "agent");
+    a.rules = rules;
+    a.resolvers = vec!["127.0.0.1".parse().unwrap()];
+    f
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn refuses_missing_or_old_nft_without_changing_anything() {
+    let tmp = TempDir::new("nftv");
+    let dir = build_dir(&tmp, &sample("agentpol-test/never-created"));
+    let out = Command::new(BIN)
+        .args([
+            "apply",
+            "--target",
+            "nft",
+            "--policy",
+            &dir,
+            "--nft",
+            "/nonexistent/nft",
+        ])
+        .output()
+        .unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("AP0711") && err.contains("cannot run nft"),
+        "{err}"
+    );
+
+    let old = tmp.write("old-nft", "#!/bin/sh\necho 'nftables v0.9.8 (E.D.S.)'\n");
+    std::fs::set_permissions(&old, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new(BIN)
+        .args(["apply", "--policy", &dir, "--nft", &old])
+        .output()
+        .unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("AP0712") && err.contains("0.9.8 is too old"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new("/sys/fs/cgroup/unified/agentpol-test").exists());
+}
+
+#[test]
+fn dry_run_prints_the_ruleset_and_the_loss_report() {
+    let tmp = TempDir::new("dry");
+    let dir = build_dir(&tmp, &sample("agentpol-test/dry"));
+    // No resolver answers on 127.0.0.1 here: the name fails closed.
+    let out = Command::new(BIN)
+        .args(["apply", "--policy", &dir, "--dry-run"])
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(stdout.contains("table inet agentpol {"), "{stdout}");
+    assert!(stdout.contains("loss: agent/net/svc"), "{stdout}");
+    assert!(err.contains("AP0715") || err.contains("AP0704"), "{err}");
+}
+
+const FAKE_DNS: &str = r#"
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+print("ready", flush=True)
+while True:
+    q, peer = s.recvfrom(512)
+    qd = q[12:]
+    qtype = struct.unpack("!H", qd[qd.index(b"\0") + 1:qd.index(b"\0") + 3])[0]
+    if qtype == 1:
+        data = bytes([192, 0, 2, 44])
+    else:
+        data = socket.inet_pton(socket.AF_INET6, "2001:db8::44")
+    head = q[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"
+    ans = b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, 30, len(data)) + data
+    s.sendto(head + qd + ans, peer)
+"#;
+
+#[test]
+fn applies_verifies_and_removes() {
+    if !privileged("applies_verifies_and_removes") {
+        return;
+    }
+    let mount = cgroup_mount();
+    let base = tag("apply");
+    let tmp = TempDir::new("apply");
+    let ns = Netns::new(&tag("apply"));
+    // The parent exists (and is removed by the guard); the agent's cgroup is apply's to create.
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &base);
+    let agent_dir = format!("{}/{base}/agent", mount.mount_point);
+    let dir = build_dir(&tmp, &sample(&format!("{base}/agent")));
+    let other = tmp.write("other.nft", "table inet other {\n chain c {\n  type filter hook output priority 10; policy accept;\n }\n}\n");
+    run(&mut ns.cmd("nft", &["-f", &other]));
+    let dns_py = tmp.write("dns.py", FAKE_DNS);
+    let mut c = ns.cmd("/usr/bin/python3", &[&dns_py]);
+    c.stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _dns = Proc(child);
+    assert_eq!(line.trim(), "ready");
+    let tables = |ns: &Netns| {
+        String::from_utf8(run(&mut ns.cmd("nft", &["list", "tables"])).stdout).unwrap()
+    };
+
+    // Lossy (a resolved domain) and not accepted: refused, nothing loaded, no cgroup made.
+    let out = ns
+        .cmd(BIN, &["apply", "--target", "nft", "--policy", &dir])
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{err}");
+    assert!(err.contains("--accept-loss"), "{err}");
+    assert_eq!(tables(&ns).trim(), "table inet other");
+    assert!(!std::path::Path::new(&agent_dir).exists());
+
+    let out = ns
+        .cmd(
+            BIN,
+            &[
+                "apply",
+                "--target",
+                "nft",
+                "--policy",
+                &dir,
+                "--accept-loss",
+            ],
+        )
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{err}");
+    assert!(
+        stdout.contains("resolved svc.test.example -> 192.0.2.44, 2001:db8::44 (resolver 127.0.0.1, TTL 30s); DNS changes need a re-apply"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("created cgroup {agent_dir}")),
+        "{stdout}"
+    );
+    assert!(std::path::Path::new(&agent_dir).exists());
+    // apply created it; the guard removes it before its parent.
+    cgroups.adopt(&mount.mount_point, &format!("{base}/agent"));
+    let listing = nft_list_text(&ns);
+    assert!(
+        listing.contains("elements = { 192.0.2.44 }") && listing.contains("2001:db8::44"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&format!(
+            "socket cgroupv2 level 2 \"{}\"",
+            agentpol_firewall::nft::nft_cgroup_path(&mount.nft_root, &format!("{base}/agent"))
+        )),
+        "{listing}"
+    );
+
+    // A listing that does not match what was loaded: apply removes the table again.
+    let liar = tmp.write("liar-nft", "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = list ] && { echo '{\"nftables\": []}'; exit 0; }; done\nexec nft \"$@\"\n");
+    std::fs::set_permissions(&liar, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = ns
+        .cmd(
+            BIN,
+            &["apply", "--policy", &dir, "--accept-loss", "--nft", &liar],
+        )
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{err}");
+    assert!(
+        err.contains("AP0714") && err.contains("the table was removed again"),
+        "{err}"
+    );
+    assert_eq!(tables(&ns).trim(), "table inet other");
+
+    run(&mut ns.cmd(BIN, &["apply", "--policy", &dir, "--accept-loss"]));
+    for _ in 0..2 {
+        let out = ns.cmd(BIN, &["apply", "--remove"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+        assert_eq!(tables(&ns).trim(), "table inet other");
+    }
+}

@@ -1,0 +1,485 @@
+//! nft and iptables accept every emitted file, and the ruleset nft loads
+//! decides every probe packet as the reference evaluator decides the requests
+//! it stands for (translation validation). Kernel tests: opt in with
+//! AGENTPOL_PRIVILEGED_TESTS=1.
+
+mod firewall_support;
+
+use agentpol::ir::{Action, Effect, Policy, Proto, Scope};
+use agentpol_firewall::fixture::{self, cgroup, net, Fixture};
+use agentpol_firewall::lower::{lower, Layer};
+use agentpol_firewall::validate::{expected, probes, Layout, Ruleset};
+use agentpol_firewall::{emit_iptables, emit_nft, Options, Resolution};
+use firewall_support::*;
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[(self.next() % xs.len() as u64) as usize]
+    }
+    fn chance(&mut self, pct: u64) -> bool {
+        self.next() % 100 < pct
+    }
+}
+
+const HOSTS: &[&str] = &[
+    "192.0.2.0/24",
+    "192.0.2.0/25",
+    "192.0.2.64/26",
+    "192.0.2.7",
+    "192.0.2.255",
+    "198.51.100.0/24",
+    "198.51.100.128/25",
+    "0.0.0.0/0",
+    "127.0.0.1",
+    "2001:db8::/32",
+    "2001:db8::/64",
+    "2001:db8::1",
+    "2001:db8:0:1::/64",
+    "::1",
+    "::/0",
+    "::ffff:192.0.2.0/120",
+    "api.example.com",
+    "*.example.com",
+];
+const PORTS: &[(u16, u16)] = &[
+    (1, 1),
+    (53, 53),
+    (80, 80),
+    (443, 443),
+    (8000, 8080),
+    (8080, 8090),
+    (1, 1024),
+    (65535, 65535),
+    (5000, 5010),
+];
+
+/// A random policy of 1–2 agents whose cgroups live under `base`.
+fn random_policy(rng: &mut Rng, base: &str, n: usize) -> Fixture {
+    let mut f = Fixture::new("agent a {}\nagent b {}\n");
+    let agents = 1 + (rng.next() % 2) as usize;
+    for i in 0..agents {
+        let name = ["a", "b"][i];
+        let scope = if i == 1 && rng.chance(40) {
+            Scope::Uid { uid: 1001 }
+        } else if i == 1 && rng.chance(50) {
+            // Nested in agent a's cgroup: its processes are in both scopes.
+            cgroup(&format!("{base}/p{n}a/b"))
+        } else {
+            cgroup(&format!("{base}/p{n}{name}"))
+        };
+        let mut rules = Vec::new();
+        for k in 0..(1 + rng.next() % 8) {
+            let effect = if rng.chance(30) {
+                Effect::Deny
+            } else {
+                Effect::Allow
+            };
+            let action = *rng.pick(&[
+                Action::Connect,
+                Action::Connect,
+                Action::Sendto,
+                Action::Listen,
+            ]);
+            let proto = *rng.pick(&[Proto::Tcp, Proto::Udp, Proto::Any]);
+            let hosts: Vec<&str> = if rng.chance(20) {
+                vec![]
+            } else {
+                (0..1 + rng.next() % 3).map(|_| *rng.pick(HOSTS)).collect()
+            };
+            let ports: Vec<(u16, u16)> = if rng.chance(25) {
+                vec![]
+            } else {
+                (0..1 + rng.next() % 3).map(|_| *rng.pick(PORTS)).collect()
+            };
+            rules.push(net(
+                &f,
+                name,
+                &format!("r{k}"),
+                effect,
+                action,
+                proto,
+                &hosts,
+                &ports,
+                &format!("agent {name}"),
+            ));
+        }
+        let a = f.agent(name, scope, &format!("agent {name}"));
+        a.rules = rules;
+        if rng.chance(40) {
+            a.resolvers = vec![(*rng.pick(&["192.0.2.7", "2001:db8::1", "198.51.100.1"]))
+                .parse()
+                .unwrap()];
+        }
+    }
+    f
+}
+
+fn options(cgroup_root: &str) -> Options {
+    let mut o = Options {
+        cgroup_root: cgroup_root.into(),
+        log_prefix: Some("agentpol: ".into()),
+        ..Options::default()
+    };
+    o.resolutions.insert(
+        "api.example.com".into(),
+        Resolution {
+            addrs: vec![
+                "198.51.100.77".parse().unwrap(),
+                "2001:db8:5::7".parse().unwrap(),
+            ],
+            resolver: "192.0.2.53".into(),
+            ttl_secs: 300,
+            at: None,
+        },
+    );
+    o
+}
+
+/// Checks one policy end to end in `ns`; returns the number of probes.
+fn validate_policy(
+    ns: &Netns,
+    tmp: &TempDir,
+    policy: &Policy,
+    opts: &Options,
+    what: &str,
+) -> usize {
+    let out = emit_nft(policy, opts);
+    assert!(
+        out.diagnostics.iter().all(|d| !d.is_error()),
+        "{what}: {:?}",
+        out.diagnostics
+            .iter()
+            .map(|d| &d.message)
+            .collect::<Vec<_>>()
+    );
+    let script = String::from_utf8(out.artifacts[0].contents.clone()).unwrap();
+    let file = tmp.write("agentpol.nft", &script);
+    let check = ns.cmd("nft", &["-c", "-f", &file]).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{what}: nft -c refused:\n{}\n{script}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let load = nft_load(ns, &file);
+    assert!(
+        load.status.success(),
+        "{what}: nft -f refused:\n{}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+
+    let json = nft_list_json(ns);
+    let rs = Ruleset::from_json(&json, &opts.cgroup_root)
+        .unwrap_or_else(|e| panic!("{what}: cannot interpret the listing: {e}"));
+    let want = Layout::of_script(&script).unwrap();
+    let diff = want.diff(&Layout::of(&rs));
+    assert!(
+        diff.is_empty(),
+        "{what}: listing differs from the script: {diff:#?}"
+    );
+
+    // The JSON listing of nft 1.0.6 omits `level`: check it in the text listing.
+    for line in nft_list_text(ns)
+        .lines()
+        .filter(|l| l.contains("socket cgroupv2"))
+    {
+        let level: usize = line
+            .split("level ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("level");
+        let path = line.split('"').nth(1).expect("path");
+        let depth = path.split('/').count()
+            - opts
+                .cgroup_root
+                .split('/')
+                .filter(|c| !c.is_empty())
+                .count();
+        assert_eq!(level, depth, "{what}: {line}");
+    }
+
+    let lowered = lower(policy, opts, Layer::Nft);
+    let oracle = |p: &Policy, r: &agentpol::request::Request| fixture::decide(p, r).0;
+    let ps = probes(&lowered);
+    let mut mismatches = Vec::new();
+    for p in &ps {
+        let got = rs
+            .verdict(p)
+            .unwrap_or_else(|e| panic!("{what}: interpreter: {e}"));
+        let want = expected(&lowered, p, &oracle);
+        if got != want {
+            mismatches.push(format!("{p:?}: ruleset {got:?}, evaluator {want:?}"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{what}: {} of {} probes differ, first: {:#?}",
+        mismatches.len(),
+        ps.len(),
+        &mismatches[..mismatches.len().min(5)]
+    );
+    ps.len()
+}
+
+#[test]
+fn translation_validation() {
+    if !privileged("translation_validation") {
+        return;
+    }
+    let mount = cgroup_mount();
+    let base = tag("tv");
+    let tmp = TempDir::new("tv");
+    let ns = Netns::new(&tag("tv"));
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &base);
+    let oracle_name = fixture::decide(
+        &Policy {
+            agents: vec![],
+            ..Fixture::new("").policy
+        },
+        &fixture::request("x", Action::Connect, Proto::Tcp, "192.0.2.1", 1),
+    )
+    .1;
+
+    // The sample-like hand-written policy, then generated ones.
+    let mut total = 0;
+    let mut rng = Rng(0x5eed_0001);
+    for n in 0..12 {
+        let f = random_policy(&mut rng, &base, n);
+        for a in &f.policy.agents {
+            if let Scope::Cgroup { path } = &a.scope {
+                cgroups.add(&mount.mount_point, path);
+            }
+        }
+        total += validate_policy(
+            &ns,
+            &tmp,
+            &f.policy,
+            &options(&mount.nft_root),
+            &format!("generated policy {n}"),
+        );
+    }
+    eprintln!("translation validation: 12 policies, {total} probes, oracle {oracle_name}");
+    assert!(total > 10_000, "only {total} probes");
+
+    // The check must be able to fail: rulesets with one port moved, a deny
+    // missing, or the sendto stage skipped are each caught.
+    let path = format!("{base}/mut");
+    cgroups.add(&mount.mount_point, &path);
+    let mut f = Fixture::new("agent a {}");
+    let rules = vec![
+        net(
+            &f,
+            "a",
+            "dns",
+            Effect::Allow,
+            Action::Connect,
+            Proto::Tcp,
+            &["192.0.2.0/24"],
+            &[(53, 53)],
+            "agent a",
+        ),
+        net(
+            &f,
+            "a",
+            "deny",
+            Effect::Deny,
+            Action::Connect,
+            Proto::Tcp,
+            &["192.0.2.128/25"],
+            &[],
+            "agent a",
+        ),
+        net(
+            &f,
+            "a",
+            "udp",
+            Effect::Allow,
+            Action::Connect,
+            Proto::Udp,
+            &["198.51.100.0/24"],
+            &[],
+            "agent a",
+        ),
+    ];
+    f.agent("a", cgroup(&path), "agent a").rules = rules;
+    let o = options(&mount.nft_root);
+    let lowered = lower(&f.policy, &o, Layer::Nft);
+    let oracle = |p: &Policy, r: &agentpol::request::Request| fixture::decide(p, r).0;
+    let good = String::from_utf8(emit_nft(&f.policy, &o).artifacts[0].contents.clone()).unwrap();
+    let mutants = [
+        good.replacen("elements = { 53 }", "elements = { 54 }", 1),
+        good.lines()
+            .filter(|l| !l.contains("comment \"a/net/deny\""))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+        good.replacen("goto a_out_udp_sendto", "return", 1),
+    ];
+    for (i, m) in mutants.iter().enumerate() {
+        assert_ne!(*m, good, "mutant {i} changed nothing");
+        let file = tmp.write("mutant.nft", m);
+        run(&mut ns.cmd("nft", &["-f", &file]));
+        let rs = Ruleset::from_json(&nft_list_json(&ns), &o.cgroup_root).unwrap();
+        let wrong = probes(&lowered)
+            .iter()
+            .filter(|p| rs.verdict(p).unwrap() != expected(&lowered, p, &oracle))
+            .count();
+        eprintln!("mutant {i}: {wrong} probes differ");
+        assert!(wrong > 0, "mutant {i} was not detected");
+    }
+    drop(cgroups);
+}
+
+#[test]
+fn iptables_restore_accepts_both_files() {
+    if !privileged("iptables_restore_accepts_both_files") {
+        return;
+    }
+    let mount = cgroup_mount();
+    let base = tag("ipt");
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &base);
+    let tmp = TempDir::new("ipt");
+    let mut rng = Rng(0x5eed_0002);
+    for n in 0..6 {
+        let ns = Netns::new(&tag(&format!("ipt{n}")));
+        let f = random_policy(&mut rng, &base, n);
+        for a in &f.policy.agents {
+            if let Scope::Cgroup { path } = &a.scope {
+                cgroups.add(&mount.mount_point, path);
+            }
+        }
+        let out = emit_iptables(&f.policy, &options(&mount.nft_root));
+        for (file, tool) in [
+            ("agentpol.v4.rules", "iptables-restore"),
+            ("agentpol.v6.rules", "ip6tables-restore"),
+        ] {
+            let text = String::from_utf8(
+                out.artifacts
+                    .iter()
+                    .find(|a| a.path == file)
+                    .unwrap()
+                    .contents
+                    .clone(),
+            )
+            .unwrap();
+            let path = tmp.write(file, &text);
+            run(&mut ns.cmd(tool, &["--test", "--noflush", &path]));
+            // --test does not resolve cgroup paths; loading does.
+            run(&mut ns.cmd(tool, &["--noflush", &path]));
+            let remove = if file.contains("v4") {
+                "remove.v4.rules"
+            } else {
+                "remove.v6.rules"
+            };
+            let rtext = String::from_utf8(
+                out.artifacts
+                    .iter()
+                    .find(|a| a.path == remove)
+                    .unwrap()
+                    .contents
+                    .clone(),
+            )
+            .unwrap();
+            let rpath = tmp.write(remove, &rtext);
+            run(&mut ns.cmd(tool, &["--noflush", &rpath]));
+            let save = if tool.starts_with("ip6") {
+                "ip6tables-save"
+            } else {
+                "iptables-save"
+            };
+            let after = String::from_utf8(run(&mut ns.cmd(save, &[])).stdout).unwrap();
+            assert!(
+                !after.contains("AGENTPOL") && !after.contains("AP0_"),
+                "{file}: removal left {after}"
+            );
+        }
+    }
+}
+
+/// Replacing is atomic: a script nft refuses leaves the previous table as it
+/// was, a second script replaces the first entirely, and remove.nft removes
+/// only table inet agentpol, also when run twice.
+#[test]
+fn replace_and_remove_are_atomic() {
+    if !privileged("replace_and_remove_are_atomic") {
+        return;
+    }
+    let mount = cgroup_mount();
+    let base = tag("atom");
+    let _cg = Cgroup::new(&mount.mount_point, &format!("{base}/a"));
+    let tmp = TempDir::new("atom");
+    let ns = Netns::new(&tag("atom"));
+    // Someone else's table must survive everything below.
+    let other = tmp.write("other.nft", "table inet other {\n chain c {\n  type filter hook output priority 10; policy accept;\n }\n}\n");
+    run(&mut ns.cmd("nft", &["-f", &other]));
+
+    let mk = |port: u16, path: &str| {
+        let mut f = Fixture::new("agent a {}");
+        let r = net(
+            &f,
+            "a",
+            "r",
+            Effect::Allow,
+            Action::Connect,
+            Proto::Tcp,
+            &["192.0.2.0/24"],
+            &[(port, port)],
+            "agent a",
+        );
+        f.agent("a", cgroup(path), "agent a").rules = vec![r];
+        String::from_utf8(
+            emit_nft(&f.policy, &options(&mount.nft_root)).artifacts[0]
+                .contents
+                .clone(),
+        )
+        .unwrap()
+    };
+    let first = mk(80, &format!("{base}/a"));
+    let f1 = tmp.write("1.nft", &first);
+    run(&mut ns.cmd("nft", &["-f", &f1]));
+    let listed1 = nft_list_json(&ns);
+
+    // The cgroup of this one does not exist: nft refuses the whole file.
+    let bad = tmp.write("bad.nft", &mk(443, &format!("{base}/missing")));
+    let out = nft_load(&ns, &bad);
+    assert!(!out.status.success(), "nft accepted a missing cgroup");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cgroupv2 path fails"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rs_before = Ruleset::from_json(&listed1, &mount.nft_root).unwrap();
+    let rs_after = Ruleset::from_json(&nft_list_json(&ns), &mount.nft_root).unwrap();
+    assert_eq!(
+        Layout::of(&rs_before),
+        Layout::of(&rs_after),
+        "a refused script changed the table"
+    );
+
+    let second = mk(8080, &format!("{base}/a"));
+    let f2 = tmp.write("2.nft", &second);
+    run(&mut ns.cmd("nft", &["-f", &f2]));
+    let rs2 = Ruleset::from_json(&nft_list_json(&ns), &mount.nft_root).unwrap();
+    assert!(
+        Layout::of_script(&second)
+            .unwrap()
+            .diff(&Layout::of(&rs2))
+            .is_empty(),
+        "second script did not replace the first"
+    );
+
+    let remove = tmp.write("remove.nft", &agentpol_firewall::nft::remove_script());
+    run(&mut ns.cmd("nft", &["-f", &remove]));
+    run(&mut ns.cmd("nft", &["-f", &remove]));
+    let tables = String::from_utf8(run(&mut ns.cmd("nft", &["list", "tables"])).stdout).unwrap();
+    assert_eq!(tables.trim(), "table inet other", "{tables}");
+}
