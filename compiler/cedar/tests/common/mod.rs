@@ -1,6 +1,8 @@
 //! Hand-built IR fixtures shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod diff;
+
 use agentpol::ir::*;
 use agentpol::source::SourceMap;
 use agentpol_cedar::testkit::*;
