@@ -74,7 +74,7 @@ impl DecisionEngine for EvalEngine {
 pub(crate) fn verb(effect: Effect) -> &'static str {
     match effect {
         Effect::Allow => "allowed by",
-        Effect::Ask => "needs a human's approval (ask) by",
+        Effect::Ask => "needs a human's approval: ask by",
         Effect::Deny => "denied by",
     }
 }

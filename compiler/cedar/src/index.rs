@@ -263,9 +263,10 @@ pub(crate) fn describe(cat: &Catalog, req: &Prepared<'_>) -> String {
         Body::Net {
             action,
             proto,
-            addr,
+            raw_addr: addr,
             domain,
             port,
+            ..
         } => {
             let proto = match proto {
                 Proto::Tcp => "tcp",
@@ -408,6 +409,7 @@ impl OwnerIndex {
                 addr,
                 domain,
                 port,
+                ..
             } => {
                 if let Some(idx) = net_slot(*action).and_then(|s| self.net.get(s)) {
                     idx.lookup(*proto, *addr, domain.as_deref(), *port, out);

@@ -212,6 +212,8 @@ pub(crate) enum Body<'r> {
         proto: Proto,
         /// IPv4-mapped addresses as IPv4.
         addr: Option<IpAddr>,
+        /// As the request gave it (for reasons).
+        raw_addr: Option<IpAddr>,
         /// Normalised.
         domain: Option<String>,
         port: u16,
@@ -333,6 +335,7 @@ pub(crate) fn prepare<'r>(
                 action: *action,
                 proto: *proto,
                 addr: addr.map(canonical_addr),
+                raw_addr: *addr,
                 domain,
                 port: *port,
             }

@@ -1,10 +1,7 @@
 //! The bundled examples, compiled by the checker: Cedar output validates,
 //! every `test` expectation holds in all three engines, and 10,000 generated
-//! requests per example (2,000 in debug builds; `AGENTPOL_DIFF_CASES`) get the
-//! same answers from Cedar, the index and the evaluator.
-//!
-//! Ignored until the checker lands on `main` (`agentpol::compile` is a stub
-//! there). Run with `cargo test -p agentpol-cedar --test examples -- --include-ignored`.
+//! requests per example (`AGENTPOL_DIFF_CASES`) get the same answers from
+//! Cedar, the index and the evaluator.
 
 mod common;
 
@@ -47,7 +44,6 @@ fn compile(name: &str, text: &str) -> Policy {
 }
 
 #[test]
-#[ignore = "needs the checker (branch `checker`); un-ignore when it lands on main"]
 fn examples_emit_valid_cedar_and_pass_their_tests_in_every_engine() {
     for (name, text) in EXAMPLES {
         let policy = compile(name, text);
@@ -103,9 +99,8 @@ fn examples_emit_valid_cedar_and_pass_their_tests_in_every_engine() {
 }
 
 #[test]
-#[ignore = "needs the checker (branch `checker`); un-ignore when it lands on main"]
 fn examples_differential() {
-    let cases = env_or("AGENTPOL_DIFF_CASES", 10_000, 2_000);
+    let cases = env_or("AGENTPOL_DIFF_CASES", 10_000, 10_000);
     for (i, (name, text)) in EXAMPLES.iter().enumerate() {
         let policy = compile(name, text);
         let reqs = random_requests(&policy, 1000 + i as u64, cases);

@@ -82,9 +82,10 @@ pub fn check(policy: &Policy, requests: &[Request]) -> (usize, usize, usize) {
         let e = eval.decide(req);
         // The index is exact: the evaluator's effect and rule lists, or its error.
         match (&i, &e) {
+            // The whole decision: effect, rule lists (ids, owners, spans) and reason.
             (Ok(id), Ok(ed)) => assert_eq!(
-                (id.effect, ids(id, true), ids(id, false)),
-                (ed.effect, ids(ed, true), ids(ed, false)),
+                id,
+                ed,
                 "index and evaluator differ for {}\n index: {}\n eval:  {}",
                 show(req),
                 brief(id),
