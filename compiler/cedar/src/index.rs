@@ -1012,7 +1012,14 @@ impl ToolIndex {
                 let list = match v {
                     Value::Str(s) => anchor.strs.entry(s).or_default(),
                     Value::Int(i) => anchor.ints.entry(i).or_default(),
-                    Value::Bool(b) => &mut anchor.bools[usize::from(b)],
+                    Value::Bool(b) => {
+                        let [no, yes] = &mut anchor.bools;
+                        if b {
+                            yes
+                        } else {
+                            no
+                        }
+                    }
                 };
                 push_unique(list, e);
             }

@@ -17,8 +17,9 @@ fn text(out: &agentpol::backend::TargetOutput, name: &str) -> String {
         .unwrap_or_else(|| panic!("no artifact {name}"))
 }
 
-/// Parses and validates with cedar-policy directly; returns the policy count.
-fn strict_validate(f: &CedarFiles) -> usize {
+/// Parses and validates with cedar-policy directly; returns the policy count
+/// and the warnings as (`@rule` of the policy, message).
+fn strict_validate(f: &CedarFiles) -> (usize, Vec<(String, String)>) {
     let (schema, warnings) = Schema::from_cedarschema_str(&f.schema).expect("schema parses");
     assert_eq!(warnings.count(), 0, "schema warnings");
     let policies = PolicySet::from_str(&f.policies).expect("policies parse");
@@ -29,6 +30,19 @@ fn strict_validate(f: &CedarFiles) -> usize {
         "strict validation failed: {errors:#?}\n{}",
         f.policies
     );
+    let warnings = result
+        .validation_warnings()
+        .map(|w| {
+            let text = w.to_string();
+            let pid = text.split('`').nth(1).unwrap_or("");
+            let rule = policies
+                .policy(&cedar_policy::PolicyId::new(pid))
+                .and_then(|p| p.annotation("rule"))
+                .unwrap_or("")
+                .to_string();
+            (rule, text)
+        })
+        .collect();
     Entities::from_json_str(&f.entities, Some(&schema)).expect("entities conform");
     // Every policy has a unique @id (the Cedar CLI renames policies by it).
     let mut ids = std::collections::HashSet::new();
@@ -36,7 +50,7 @@ fn strict_validate(f: &CedarFiles) -> usize {
         let id = p.annotation("id").expect("every policy has an @id");
         assert!(ids.insert(id.to_string()), "duplicate @id {id}");
     }
-    policies.num_of_policies()
+    (policies.num_of_policies(), warnings)
 }
 
 fn snapshot_all(name: &str, policy: &Policy) {
@@ -54,7 +68,16 @@ fn snapshot_all(name: &str, policy: &Policy) {
     insta::assert_snapshot!(format!("{name}_entities"), text(&out, files::ENTITIES));
     insta::assert_json_snapshot!(format!("{name}_loss"), out.loss);
     let f = CedarFiles::from_artifacts(&out.artifacts).expect("four files");
-    assert!(strict_validate(&f) > 0);
+    let (count, warnings) = strict_validate(&f);
+    assert!(count > 0);
+    // Cedar warns only about permits narrowed to nothing (`when { false }`),
+    // and those are in the loss report.
+    for (rule, text) in warnings {
+        assert!(
+            text.contains("impossible") && out.loss.iter().any(|l| l.rule.0 == rule),
+            "unexpected validation warning for {rule:?}: {text}"
+        );
+    }
 }
 
 #[test]
@@ -127,5 +150,5 @@ fn empty_policy_is_valid_cedar() {
     let policy = agentpol_cedar::testkit::PolicyBuilder::new("empty.agentpol").build();
     let (f, loss, diags) = emit_files(&policy);
     assert!(diags.is_empty() && loss.is_empty());
-    assert_eq!(strict_validate(&f.expect("files")), 0);
+    assert_eq!(strict_validate(&f.expect("files")).0, 0);
 }
