@@ -41,6 +41,8 @@ enum Command {
     Test(cmd::test::Args),
     /// Compile a policy: IR, verifier report and backend targets into a directory.
     Build(cmd::build::Args),
+    /// Decide requests with the Cedar engine, the decision index or the evaluator.
+    Authorize(cmd::authorize::Args),
     /// Print the long explanation of a diagnostic code.
     Explain(cmd::explain::Args),
     /// Measure parse + check time on a generated policy.
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd::eval::run(a),
         Command::Test(a) => cmd::test::run(a),
         Command::Build(a) => cmd::build::run(a),
+        Command::Authorize(a) => cmd::authorize::run(a),
         Command::Explain(a) => cmd::explain::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Apply(a) => cmd::apply::run(a),

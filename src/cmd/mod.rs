@@ -1,6 +1,7 @@
 //! One module per subcommand: clap arguments and a `run` returning the exit code.
 
 pub mod apply;
+pub mod authorize;
 pub mod bench;
 pub mod build;
 pub mod check;
