@@ -55,7 +55,7 @@ pub struct Args {
 
 /// Runs `authorize`.
 pub fn run(args: Args) -> u8 {
-    let engine = match load_engine(&args.policy, args.engine) {
+    let (engine, files) = match load_engine(&args.policy, args.engine) {
         Ok(e) => e,
         Err(msg) => {
             eprintln!("error: {msg}");
@@ -80,7 +80,7 @@ pub fn run(args: Args) -> u8 {
             }
             let name = format!("<stdin>:{}", n + 1);
             let (effect, ok) =
-                decide_one(engine.as_ref(), &name, &line, args.format, true, &mut out);
+                decide_one(engine.as_ref(), &files, &name, &line, args.format, true, &mut out);
             refused |= effect != Effect::Allow;
             bad_input |= !ok;
         }
@@ -94,7 +94,15 @@ pub fn run(args: Args) -> u8 {
             }
         };
         let mut out = std::io::stdout().lock();
-        let (effect, ok) = decide_one(engine.as_ref(), &name, &text, args.format, false, &mut out);
+        let (effect, ok) = decide_one(
+            engine.as_ref(),
+            &files,
+            &name,
+            &text,
+            args.format,
+            false,
+            &mut out,
+        );
         refused = effect != Effect::Allow;
         bad_input = !ok;
     }
@@ -107,10 +115,15 @@ pub fn run(args: Args) -> u8 {
     }
 }
 
-/// Builds the engine from a build directory or a source file.
-fn load_engine(path: &Path, engine: Engine) -> Result<Box<dyn DecisionEngine>, String> {
+/// Builds the engine from a build directory or a source file, with the policy's
+/// source file names (the rules' spans index them).
+fn load_engine(
+    path: &Path,
+    engine: Engine,
+) -> Result<(Box<dyn DecisionEngine>, Vec<String>), String> {
     let loaded = crate::manifest::load_policy(path)?;
-    Ok(match engine {
+    let files = loaded.policy.files.iter().map(|f| f.name.clone()).collect();
+    let engine: Box<dyn DecisionEngine> = match engine {
         Engine::Eval => Box::new(EvalEngine::new(loaded.policy)),
         Engine::Index => Box::new(
             IndexEngine::new(&loaded.policy)
@@ -150,13 +163,15 @@ fn load_engine(path: &Path, engine: Engine) -> Result<Box<dyn DecisionEngine>, S
                 format!("cannot emit Cedar for this policy: {}", msgs.join("; "))
             })?),
         },
-    })
+    };
+    Ok((engine, files))
 }
 
 /// Decides one request text and prints the result; returns the effect and
 /// whether the request could be read and interpreted.
 fn decide_one(
     engine: &dyn DecisionEngine,
+    files: &[String],
     name: &str,
     text: &str,
     format: Format,
@@ -166,7 +181,7 @@ fn decide_one(
     let result = crate::request_io::parse(text).and_then(|req| engine.decide(&req));
     match result {
         Ok(d) => {
-            print_decision(engine.name(), &d, format, line_mode, name, out);
+            print_decision(engine.name(), files, &d, format, line_mode, name, out);
             (d.effect, true)
         }
         Err(err) => {
@@ -178,6 +193,7 @@ fn decide_one(
 
 fn print_decision(
     engine: &str,
+    files: &[String],
     d: &Decision,
     format: Format,
     line_mode: bool,
@@ -196,8 +212,12 @@ fn print_decision(
             for m in &d.deciding {
                 let _ = writeln!(
                     out,
-                    "  deciding {} {} (line {}, col {})",
-                    m.effect, m.id, m.src.line, m.src.col
+                    "  deciding {} {} ({}:{}:{})",
+                    m.effect,
+                    m.id,
+                    files.get(m.src.span.file.0 as usize).map_or("?", String::as_str),
+                    m.src.line,
+                    m.src.col
                 );
             }
             if !line_mode {
