@@ -9,4 +9,4 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 cargo build --release --locked --bin agentpolc
-./target/release/agentpolc build examples/openclaw/openclaw.agentpol -o out/openclaw "$@"
+./target/release/agentpolc build examples/openclaw/openclaw.agentpol --target all -o out/openclaw "$@"

@@ -18,7 +18,8 @@ pub struct Args {
     /// Output directory (created if missing). Without it nothing is written.
     #[arg(short = 'o', long = "out")]
     pub out: Option<PathBuf>,
-    /// Backend targets to emit, in addition to the IR (repeatable or comma-separated).
+    /// Backend targets to emit, in addition to the IR (repeatable or
+    /// comma-separated; `all` for every target).
     #[arg(long = "target", value_delimiter = ',')]
     pub targets: Vec<String>,
     /// Print an artefact to stdout instead of the summary (`ir`: the IR as JSON).
@@ -33,11 +34,14 @@ pub struct Args {
 }
 
 /// Runs `build`.
-pub fn run(args: Args) -> u8 {
+pub fn run(mut args: Args) -> u8 {
+    if args.targets.iter().any(|t| t == "all") {
+        args.targets = crate::targets::TARGETS.iter().map(|t| t.to_string()).collect();
+    }
     for t in &args.targets {
         if !crate::targets::TARGETS.contains(&t.as_str()) {
             eprintln!(
-                "error: unknown target {t:?}; known targets: {}",
+                "error: unknown target {t:?}; known targets: {}, all",
                 crate::targets::TARGETS.join(", ")
             );
             return exit::USAGE;

@@ -10,7 +10,8 @@
 //! * `cedar-engine`: `CedarEngine::decide` (validation, building Cedar's request,
 //!   context and entities against the schema, one or two queries).
 //!
-//! `cargo bench -p agentpol-cedar --bench decide` (add `-- --quick` for a short run).
+//! `cargo bench -p agentpol-cedar --bench decide` (add `-- --quick` for a short
+//! run, `-- --latency-only` for the latency pass alone, with 10 repetitions).
 
 use agentpol::request::Request;
 use agentpol_cedar::testkit::{synthetic_policy, synthetic_requests};
@@ -164,10 +165,13 @@ fn latency_table(setups: &[Setup], quick: bool) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let quick = args.iter().any(|a| a == "--quick" || a == "--test");
+    let latency_only = args.iter().any(|a| a == "--latency-only");
+    let quick = !latency_only && args.iter().any(|a| a == "--quick" || a == "--test");
     let setups: Vec<Setup> = SIZES.iter().map(|n| setup(*n)).collect();
-    let mut c = Criterion::default().configure_from_args();
-    criterion_benches(&mut c, &setups);
-    c.final_summary();
+    if !latency_only {
+        let mut c = Criterion::default().configure_from_args();
+        criterion_benches(&mut c, &setups);
+        c.final_summary();
+    }
     latency_table(&setups, quick);
 }

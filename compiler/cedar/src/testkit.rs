@@ -1378,12 +1378,16 @@ pub fn synthetic_policy(rules: usize) -> Policy {
     let mut rng = Rng::new(7);
     for r in 0..rules {
         let a = format!("agent{}", r % agents);
-        let who = if r % 10 == 9 {
+        // Kind and owner from `r / agents`, so that every agent gets rules of
+        // every kind and its skill some of them (with `r % …` an agent count
+        // that is a multiple of 5 gave each agent rules of one kind only).
+        let nth = r / agents;
+        let who = if (nth / 5) % 10 == 9 {
             Who::Skill(&a, "helper")
         } else {
             Who::Agent(&a)
         };
-        match r % 5 {
+        match nth % 5 {
             0 => {
                 let g = match rng.below(3) {
                     0 => format!("/home/{a}/work/p{r}/**"),
