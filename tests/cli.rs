@@ -148,6 +148,43 @@ fn build_writes_manifest_and_ir_that_reload() {
 }
 
 #[test]
+fn build_all_targets_reports_each_finding_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = agentpolc(&[
+        "build",
+        OPENCLAW,
+        "--target",
+        "all",
+        "-o",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let diags = report["diagnostics"].as_array().unwrap();
+    // Three owners share std::net's metadata deny and two firewall targets
+    // emit it: one warning per domain remains.
+    let metadata: Vec<_> = diags
+        .iter()
+        .filter(|d| d["message"] == "domain metadata.azure.com has no resolution in this build")
+        .collect();
+    assert_eq!(metadata.len(), 1, "{diags:#?}");
+    let mut keys: Vec<String> = diags
+        .iter()
+        .map(|d| format!("{} {} {}", d["code"], d["message"], d["location"]))
+        .collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "duplicate diagnostics: {diags:#?}");
+    for t in ["ir", "cedar", "nft", "iptables"] {
+        assert!(out.join(t).is_dir(), "no {t} output");
+    }
+}
+
+#[test]
 fn eval_decides_and_fails_closed_on_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
     let req = write(

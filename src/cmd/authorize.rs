@@ -79,8 +79,15 @@ pub fn run(args: Args) -> u8 {
                 continue;
             }
             let name = format!("<stdin>:{}", n + 1);
-            let (effect, ok) =
-                decide_one(engine.as_ref(), &files, &name, &line, args.format, true, &mut out);
+            let (effect, ok) = decide_one(
+                engine.as_ref(),
+                &files,
+                &name,
+                &line,
+                args.format,
+                true,
+                &mut out,
+            );
             refused |= effect != Effect::Allow;
             bad_input |= !ok;
         }
@@ -215,7 +222,9 @@ fn print_decision(
                     "  deciding {} {} ({}:{}:{})",
                     m.effect,
                     m.id,
-                    files.get(m.src.span.file.0 as usize).map_or("?", String::as_str),
+                    files
+                        .get(m.src.span.file.0 as usize)
+                        .map_or("?", String::as_str),
                     m.src.line,
                     m.src.col
                 );

@@ -36,7 +36,10 @@ pub struct Args {
 /// Runs `build`.
 pub fn run(mut args: Args) -> u8 {
     if args.targets.iter().any(|t| t == "all") {
-        args.targets = crate::targets::TARGETS.iter().map(|t| t.to_string()).collect();
+        args.targets = crate::targets::TARGETS
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
     }
     for t in &args.targets {
         if !crate::targets::TARGETS.contains(&t.as_str()) {
@@ -88,10 +91,17 @@ pub fn run(mut args: Args) -> u8 {
         }
     }
     let mut outputs = Vec::new();
+    // A rule shared by several owners, or emitted by both firewall targets,
+    // yields the same finding several times: show it once.
+    let mut seen = std::collections::HashSet::new();
     for t in &target_names {
         match crate::targets::emit(t, policy) {
             Some(out) => {
-                diags.extend(out.diagnostics.iter().cloned());
+                diags.extend(
+                    out.diagnostics.iter().cloned().filter(|d| {
+                        seen.insert((d.code.code, d.message.clone(), d.primary.clone()))
+                    }),
+                );
                 outputs.push(out);
             }
             None => {

@@ -1,9 +1,11 @@
-//! Fuzz target: parse and format arbitrary input.
+//! Fuzz target: parse, check and format arbitrary input.
 //!
 //! Checks what the stable tests check, on inputs libFuzzer evolves: parsing
-//! never panics or overflows the stack; a text that parses cleanly formats to
-//! a text with the same tree (ignoring spans) and the same number of
-//! comments, and formatting that again changes nothing.
+//! and checking never panic or overflow the stack; the checker yields a policy
+//! exactly when it reports no error, and every diagnostic has a help line and
+//! renders; a text that parses cleanly formats to a text with the same tree
+//! (ignoring spans) and the same number of comments, and formatting that again
+//! changes nothing.
 //!
 //! Run from `compiler/core/` (needs a nightly toolchain and `cargo install cargo-fuzz`):
 //!
@@ -16,6 +18,7 @@
 #![no_main]
 
 use agentpol::format::format_source;
+use agentpol::source::NoFiles;
 use agentpol::span::FileId;
 use agentpol::syntax::{parse, same_modulo_spans};
 use libfuzzer_sys::fuzz_target;
@@ -25,6 +28,13 @@ fuzz_target!(|data: &[u8]| {
     let parsed = parse(FileId(0), &text);
     for d in &parsed.diagnostics {
         assert!(d.primary.span.end as usize <= text.len());
+    }
+    let c = agentpol::compile("fuzz.agentpol", &text, &NoFiles);
+    let errors = c.diagnostics.iter().any(|d| d.is_error());
+    assert_eq!(c.policy.is_some(), !errors);
+    for d in &c.diagnostics {
+        assert!(!d.help.is_empty(), "{} has no help", d.code.code);
+        let _ = agentpol::diag::render_human(d, &c.sources, false, 100);
     }
     if let Ok(out) = format_source(FileId(0), &text) {
         assert!(parsed.diagnostics.is_empty());

@@ -6,6 +6,9 @@ use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, Na
 use serde::Serialize;
 use std::fmt;
 
+/// Labels spanning this many lines or more are shown by their first line only.
+const MAX_LABEL_LINES: usize = 6;
+
 /// A [`Diag`] bound to its primary file's text, as miette wants it.
 struct View<'a> {
     diag: &'a Diag,
@@ -57,7 +60,13 @@ fn view<'a>(diag: &'a Diag, sources: &SourceMap) -> View<'a> {
         .unwrap_or_else(|| ("<unknown>".into(), String::new()));
     let clamp = |s: crate::span::Span| {
         let start = (s.start as usize).min(text.len());
-        let end = (s.end as usize).clamp(start, text.len());
+        let mut end = (s.end as usize).clamp(start, text.len());
+        // A label over a whole block (an agent, a skill) would print the
+        // block; its first line says which one. JSON and SARIF keep the range.
+        let body = text.get(start..end).unwrap_or("");
+        if body.matches('\n').count() >= MAX_LABEL_LINES {
+            end = start + body.find('\n').unwrap_or(body.len());
+        }
         (start, end - start)
     };
     let mut labels = Vec::new();
@@ -184,5 +193,27 @@ pub fn to_json(diag: &Diag, sources: &SourceMap) -> JsonDiagnostic {
             .collect(),
         help: diag.help.clone(),
         notes: diag.notes.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::codes::UNDEFINED_NAME;
+    use crate::span::Span;
+
+    #[test]
+    fn a_label_over_a_long_block_shows_its_first_line() {
+        let text: String = (0..10).map(|i| format!("line {i}\n")).collect();
+        let mut sources = SourceMap::new();
+        let file = sources.add("f.agentpol", text.clone());
+        let whole = Span::new(file, 0, text.len() - 1);
+        let d = Diag::warning(&UNDEFINED_NAME, whole, "m").label("this block");
+        let out = render_human(&d, &sources, false, 100);
+        assert!(out.contains("line 0"), "{out}");
+        assert!(!out.contains("line 7"), "{out}");
+        let short = Span::new(file, 0, "line 0\nline 1\nline 2".len());
+        let d = Diag::warning(&UNDEFINED_NAME, short, "m").label("three lines");
+        assert!(render_human(&d, &sources, false, 100).contains("line 2"));
     }
 }
