@@ -98,9 +98,12 @@ pub fn run(mut args: Args) -> u8 {
         match crate::targets::emit(t, policy) {
             Some(out) => {
                 diags.extend(
-                    out.diagnostics.iter().cloned().filter(|d| {
-                        seen.insert((d.code.code, d.message.clone(), d.primary.clone()))
-                    }),
+                    out.diagnostics
+                        .iter()
+                        .filter(|d| {
+                            seen.insert((d.code.code, d.message.clone(), d.primary.clone()))
+                        })
+                        .cloned(),
                 );
                 outputs.push(out);
             }
