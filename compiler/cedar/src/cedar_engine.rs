@@ -16,7 +16,8 @@ use crate::codes;
 use crate::engine::{rule_list, verb, DecisionEngine};
 use crate::meta::{Meta, ENCODING_VERSION};
 use crate::names::{self, action_name, qualified, skill_id, MAX_ARGS, MAX_SEGMENTS};
-use crate::prepare::{self, ArgVal, Body, Catalog, ParamVal, PathVal, Prepared};
+use crate::prepare::{self, ArgVal, Body, Catalog, PathVal, Prepared};
+use agentpol::eval::request_check::ParamValue;
 use agentpol::eval::RequestError;
 use agentpol::ir::{Action, Effect, ParamType, RuleId, Value};
 use agentpol::request::{Decision, MatchedRule, Request};
@@ -647,7 +648,7 @@ impl CVal {
 }
 
 fn internal(what: &str) -> RequestError {
-    prepare::error(
+    RequestError::new(
         &codes::CEDAR_EVAL_FAILED,
         "",
         format!("the Cedar engine failed internally: {what}"),
@@ -725,10 +726,10 @@ fn value_val(v: &Value) -> CVal {
     }
 }
 
-fn param_val(v: &ParamVal) -> CVal {
+fn param_val(v: &ParamValue) -> CVal {
     match v {
-        ParamVal::Scalar(v) => value_val(v),
-        ParamVal::Set(items) => CVal::Set(items.iter().map(value_val).collect()),
+        ParamValue::Scalar(v) => value_val(v),
+        ParamValue::Set(items) => CVal::Set(items.iter().map(value_val).collect()),
     }
 }
 

@@ -18,7 +18,8 @@
 
 use crate::engine::{verb, DecisionEngine};
 use crate::meta::{owner_name, Meta};
-use crate::prepare::{self, ArgVal, Body, Catalog, ParamVal, PathVal, Prepared};
+use crate::prepare::{self, ArgVal, Body, Catalog, PathVal, Prepared};
+use agentpol::eval::request_check::ParamValue;
 use agentpol::eval::RequestError;
 use agentpol::ir::{
     Action, ArgType, ArgsPattern, CmpOp, DomainPattern, Effect, Glob, Host, LikePattern, LikePiece,
@@ -643,13 +644,13 @@ impl NetIndex {
                 for h in hs {
                     match h {
                         Host::Cidr(net) => {
-                            let net = prepare::canonical_net(net);
+                            let net = agentpol::eval::matching::canonical_net(net);
                             self.lens
                                 .insert((matches!(net, IpNet::V6(_)), net.prefix_len()));
                             push_unique(self.cidr.entry(net.trunc()).or_default(), e);
                         }
                         Host::Domain(DomainPattern { name, wildcard }) => {
-                            let name = prepare::normalize_domain(name);
+                            let name = agentpol::eval::matching::normalize_domain(name);
                             if name.is_empty() {
                                 continue;
                             }
@@ -1108,8 +1109,8 @@ fn read<'a>(op: &COperand, args: &'a [ArgVal<'_>]) -> Option<VRef<'a>> {
 }
 
 fn unbound(name: &str) -> RequestError {
-    prepare::error(
-        prepare::code::unbound_param(),
+    RequestError::new(
+        &agentpol::diag::codes::REQUEST_UNBOUND_PARAM,
         format!("/params/{}", prepare::pointer(name)),
         format!("param `{name}` is not bound, but a rule reads it"),
         format!("bind it in the request's `params`, e.g. \"params\": {{\"{name}\": ...}}"),
@@ -1131,7 +1132,7 @@ fn holds(t: &CTest, req: &Prepared<'_>) -> Result<bool, RequestError> {
         match s {
             CScalar::Lit(v) => Ok(v.clone()),
             CScalar::Param(p) => match params.get(p.as_str()) {
-                Some(ParamVal::Scalar(v)) => Ok(v.clone()),
+                Some(ParamValue::Scalar(v)) => Ok(v.clone()),
                 _ => Err(unbound(p)),
             },
         }
@@ -1164,7 +1165,9 @@ fn holds(t: &CTest, req: &Prepared<'_>) -> Result<bool, RequestError> {
                     _ => false,
                 },
                 CSet::Param(p) => match params.get(p.as_str()) {
-                    Some(ParamVal::Set(items)) => v.is_some_and(|v| items.contains(&v.to_value())),
+                    Some(ParamValue::Set(items)) => {
+                        v.is_some_and(|v| items.contains(&v.to_value()))
+                    }
                     _ => return Err(unbound(p)),
                 },
             }
@@ -1175,9 +1178,9 @@ fn holds(t: &CTest, req: &Prepared<'_>) -> Result<bool, RequestError> {
         },
         CTest::HostIn(arg, hosts) => match args.get(*arg) {
             Some(ArgVal::Url(u)) => hosts.iter().any(|h| match h {
-                Host::Cidr(net) => {
-                    u.ip.is_some_and(|ip| prepare::canonical_net(net).contains(&ip))
-                }
+                Host::Cidr(net) => u
+                    .ip
+                    .is_some_and(|ip| agentpol::eval::matching::canonical_net(net).contains(&ip)),
                 Host::Domain(d) => u
                     .domain
                     .as_deref()
@@ -1195,7 +1198,7 @@ fn holds(t: &CTest, req: &Prepared<'_>) -> Result<bool, RequestError> {
 }
 
 fn domain_matches(p: &DomainPattern, name: &str) -> bool {
-    let pat = prepare::normalize_domain(&p.name);
+    let pat = agentpol::eval::matching::normalize_domain(&p.name);
     if name.is_empty() || pat.is_empty() {
         return false;
     }

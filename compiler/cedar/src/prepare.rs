@@ -6,71 +6,17 @@
 //! The output is a [`Prepared`] request whose values are parsed and typed.
 
 use crate::meta::Meta;
-use agentpol::diag::CodeInfo;
+use agentpol::diag::codes;
+use agentpol::eval::matching::{canonical_addr, normalize_domain};
+use agentpol::eval::request_check::{
+    self, arg_type_name, check_domain, json_type_name, param_type_json, param_type_name,
+    param_value, signature, suggestion_help, wrong_action, ParamValue,
+};
 use agentpol::eval::RequestError;
-use agentpol::ir::{Action, ArgType, Kind, ParamType, Proto, ToolSig, Value};
+use agentpol::ir::{Action, ArgType, Kind, ParamType, Proto, ToolSig};
 use agentpol::request::{Request, Resource};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-
-/// Request error codes (the evaluator's `AP08xx` registry).
-pub(crate) mod code {
-    use agentpol::diag::codes;
-    use agentpol::diag::CodeInfo;
-    pub(crate) fn unknown_agent() -> &'static CodeInfo {
-        &codes::REQUEST_UNKNOWN_AGENT
-    }
-    pub(crate) fn unknown_skill() -> &'static CodeInfo {
-        &codes::REQUEST_UNKNOWN_SKILL
-    }
-    pub(crate) fn unknown_tool() -> &'static CodeInfo {
-        &codes::REQUEST_UNKNOWN_TOOL
-    }
-    pub(crate) fn missing_argument() -> &'static CodeInfo {
-        &codes::REQUEST_MISSING_ARGUMENT
-    }
-    pub(crate) fn unknown_argument() -> &'static CodeInfo {
-        &codes::REQUEST_UNKNOWN_ARGUMENT
-    }
-    pub(crate) fn ill_typed_argument() -> &'static CodeInfo {
-        &codes::REQUEST_ILL_TYPED_ARGUMENT
-    }
-    pub(crate) fn unbound_param() -> &'static CodeInfo {
-        &codes::REQUEST_UNBOUND_PARAM
-    }
-    pub(crate) fn ill_typed_param() -> &'static CodeInfo {
-        &codes::REQUEST_ILL_TYPED_PARAM
-    }
-    pub(crate) fn unknown_param() -> &'static CodeInfo {
-        &codes::REQUEST_UNKNOWN_PARAM
-    }
-    pub(crate) fn bad_path() -> &'static CodeInfo {
-        &codes::REQUEST_BAD_PATH
-    }
-    pub(crate) fn bad_protocol() -> &'static CodeInfo {
-        &codes::REQUEST_BAD_PROTOCOL
-    }
-    pub(crate) fn wrong_action() -> &'static CodeInfo {
-        &codes::REQUEST_WRONG_ACTION
-    }
-    pub(crate) fn bad_domain() -> &'static CodeInfo {
-        &codes::REQUEST_BAD_DOMAIN
-    }
-}
-
-pub(crate) fn error(
-    code: &'static CodeInfo,
-    field: impl Into<String>,
-    message: impl Into<String>,
-    help: impl Into<String>,
-) -> RequestError {
-    RequestError {
-        code,
-        field: field.into(),
-        message: message.into(),
-        help: help.into(),
-    }
-}
 
 /// Lookup tables over [`Meta`].
 #[derive(Clone, Debug)]
@@ -189,13 +135,6 @@ pub(crate) enum ArgVal<'r> {
     Path(PathVal<'r>),
 }
 
-/// A typed param binding.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum ParamVal {
-    Scalar(Value),
-    Set(BTreeSet<Value>),
-}
-
 /// The kind-specific part of a validated request.
 #[derive(Clone, Debug)]
 pub(crate) enum Body<'r> {
@@ -222,7 +161,7 @@ pub(crate) enum Body<'r> {
         tool: usize,
         /// In signature order.
         args: Vec<ArgVal<'r>>,
-        params: BTreeMap<&'r str, ParamVal>,
+        params: BTreeMap<&'r str, ParamValue>,
         tainted: &'r [String],
         /// Secret variables (of those some rule tests) whose value occurs in an argument.
         contains_secret: Vec<&'r str>,
@@ -263,11 +202,11 @@ pub(crate) fn prepare<'r>(
     req: &'r Request,
 ) -> Result<Prepared<'r>, RequestError> {
     let (agent, skills) = cat.agents.get(&req.agent).ok_or_else(|| {
-        error(
-            code::unknown_agent(),
+        RequestError::new(
+            &codes::REQUEST_UNKNOWN_AGENT,
             "/agent",
             format!("the policy has no agent `{}`", req.agent),
-            suggestion(
+            suggestion_help(
                 &req.agent,
                 cat.meta.agents.iter().map(|a| a.name.as_str()),
                 "agents",
@@ -283,11 +222,11 @@ pub(crate) fn prepare<'r>(
                 .get(*agent)
                 .map(|a| a.skills.clone())
                 .unwrap_or_default();
-            error(
-                code::unknown_skill(),
+            RequestError::new(
+                &codes::REQUEST_UNKNOWN_SKILL,
                 "/skill",
                 format!("agent `{}` has no skill `{name}`", req.agent),
-                suggestion(name, names.iter().map(String::as_str), "skills"),
+                suggestion_help(name, names.iter().map(String::as_str), "skills"),
             )
         })?),
     };
@@ -320,8 +259,8 @@ pub(crate) fn prepare<'r>(
                 return Err(wrong_action(*action, "net", "connect, listen or sendto"));
             }
             if *proto == Proto::Any {
-                return Err(error(
-                    code::bad_protocol(),
+                return Err(RequestError::new(
+                    &codes::REQUEST_BAD_PROTOCOL,
                     "/proto",
                     "the net request's `proto` is `any`, which is not a concrete protocol",
                     "give the socket's protocol: \"tcp\" or \"udp\"",
@@ -356,99 +295,8 @@ pub(crate) fn prepare<'r>(
     })
 }
 
-fn wrong_action(action: Action, kind: &str, allowed: &str) -> RequestError {
-    let actual = match action.kind() {
-        Kind::Fs => "fs",
-        Kind::Exec => "exec",
-        Kind::Net => "net",
-        Kind::Tool => "tool",
-        Kind::Env => "env",
-    };
-    error(
-        code::wrong_action(),
-        "/action",
-        format!(
-            "action `{}` is a {actual} action, not a {kind} action",
-            action.as_str()
-        ),
-        format!("a {kind} request's action is one of {allowed}"),
-    )
-}
-
-/// Checks that a request path is absolute and normalised; one trailing `/` is removed.
-pub(crate) fn normalize_request_path(path: &str) -> Result<&str, &'static str> {
-    if !path.starts_with('/') {
-        return Err("it is not absolute (it must start with `/`)");
-    }
-    if path.contains('\0') {
-        return Err("it contains a NUL byte");
-    }
-    if path == "/" {
-        return Ok(path);
-    }
-    let trimmed = path.strip_suffix('/').unwrap_or(path);
-    for segment in trimmed.split('/').skip(1) {
-        match segment {
-            "" => return Err("it contains an empty segment (`//`)"),
-            "." => return Err("it contains a `.` segment"),
-            ".." => return Err("it contains a `..` segment"),
-            _ => {}
-        }
-    }
-    Ok(trimmed)
-}
-
 fn check_path<'r>(path: &'r str, field: &str, what: &str) -> Result<PathVal<'r>, RequestError> {
-    normalize_request_path(path).map(PathVal::new).map_err(|why| {
-        error(
-            code::bad_path(),
-            field,
-            format!("{what} {path:?} is not usable: {why}"),
-            "give the absolute, normalised path the kernel reports (symlinks resolved, no `//`, `.` or `..`)",
-        )
-    })
-}
-
-/// A DNS name as matched: ASCII lower-case, one trailing `.` removed.
-pub(crate) fn normalize_domain(name: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    match lower.strip_suffix('.') {
-        Some(rest) => rest.to_string(),
-        None => lower,
-    }
-}
-
-fn check_domain(domain: &str) -> Result<String, RequestError> {
-    let bad = |why: &str| {
-        error(
-            code::bad_domain(),
-            "/domain",
-            format!("the net request's domain {domain:?} is not usable: {why}"),
-            "give the ASCII DNS name the agent asked for (internationalised names in punycode, `xn--...`), or leave `domain` out",
-        )
-    };
-    if !domain.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(bad("it contains a non-ASCII, space or control character"));
-    }
-    let normal = normalize_domain(domain);
-    if normal.is_empty() {
-        return Err(bad("it is empty"));
-    }
-    if normal.split('.').any(str::is_empty) {
-        return Err(bad("it has an empty label"));
-    }
-    Ok(normal)
-}
-
-/// An IPv4-mapped IPv6 address as its IPv4 address.
-pub(crate) fn canonical_addr(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(v6),
-        },
-        v4 => v4,
-    }
+    request_check::check_path(path, field, what).map(PathVal::new)
 }
 
 fn parse_url(raw: &str) -> Result<UrlVal<'_>, url::ParseError> {
@@ -493,41 +341,46 @@ fn tool_call<'r>(
     secrets: &'r BTreeMap<String, String>,
 ) -> Result<Body<'r>, RequestError> {
     let tool_ix = *cat.tools.get(tool).ok_or_else(|| {
-        error(
-            code::unknown_tool(),
+        RequestError::new(
+            &codes::REQUEST_UNKNOWN_TOOL,
             "/tool",
             format!("the policy declares no tool `{tool}`"),
-            suggestion(
+            suggestion_help(
                 tool,
                 cat.meta.tools.iter().map(|t| t.name.as_str()),
                 "tools",
             ),
         )
     })?;
-    let sig = cat
-        .tool(tool_ix)
-        .ok_or_else(|| error(code::unknown_tool(), "/tool", "internal: tool index", ""))?;
+    let sig = cat.tool(tool_ix).ok_or_else(|| {
+        RequestError::new(
+            &codes::REQUEST_UNKNOWN_TOOL,
+            "/tool",
+            "internal: tool index",
+            "",
+        )
+    })?;
     let declared = || sig.args.iter().map(|a| a.name.as_str());
     for name in args.keys() {
         if sig.arg(name).is_none() {
-            return Err(error(
-                code::unknown_argument(),
+            return Err(RequestError::new(
+                &codes::REQUEST_UNKNOWN_ARGUMENT,
                 format!("/args/{}", pointer(name)),
                 format!("tool `{}` has no argument `{name}`", sig.name),
-                suggestion(name, declared(), "arguments"),
+                suggestion_help(name, declared(), "arguments"),
             ));
         }
     }
     for (i, name) in tainted.iter().enumerate() {
         if sig.arg(name).is_none() {
-            return Err(error(
-                code::unknown_argument(),
+            return Err(RequestError::new(
+                &codes::REQUEST_UNKNOWN_ARGUMENT,
                 format!("/tainted/{i}"),
                 format!(
                     "`tainted` names `{name}`, which is not an argument of tool `{}`",
                     sig.name
                 ),
-                suggestion(name, declared(), "arguments"),
+                suggestion_help(name, declared(), "arguments"),
             ));
         }
     }
@@ -536,8 +389,8 @@ fn tool_call<'r>(
         // Built only on the error paths: this loop is on the index's hot path.
         let field = || format!("/args/{}", pointer(&arg.name));
         let Some(value) = args.get(&arg.name) else {
-            return Err(error(
-                code::missing_argument(),
+            return Err(RequestError::new(
+                &codes::REQUEST_MISSING_ARGUMENT,
                 field(),
                 format!(
                     "tool `{}` needs argument `{}` ({}), which the request does not give",
@@ -553,8 +406,8 @@ fn tool_call<'r>(
             ));
         };
         let ill_typed = |why: String| {
-            error(
-                code::ill_typed_argument(),
+            RequestError::new(
+                &codes::REQUEST_ILL_TYPED_ARGUMENT,
                 field(),
                 format!("argument `{}` of tool `{}` {why}", arg.name, sig.name),
                 format!("the signature is `{}({})`", sig.name, signature(sig)),
@@ -599,11 +452,11 @@ fn tool_call<'r>(
     for (name, value) in params {
         let field = || format!("/params/{}", pointer(name));
         let Some(ty) = cat.params.get(name) else {
-            return Err(error(
-                code::unknown_param(),
+            return Err(RequestError::new(
+                &codes::REQUEST_UNKNOWN_PARAM,
                 field(),
                 format!("the request binds param `{name}`, which the policy does not declare"),
-                suggestion(
+                suggestion_help(
                     name,
                     cat.meta.params.iter().map(|p| p.name.as_str()),
                     "params",
@@ -611,8 +464,8 @@ fn tool_call<'r>(
             ));
         };
         let v = param_value(*ty, value).ok_or_else(|| {
-            error(
-                code::ill_typed_param(),
+            RequestError::new(
+                &codes::REQUEST_ILL_TYPED_PARAM,
                 field(),
                 format!(
                     "param `{name}` is declared {} but is bound to {}",
@@ -635,8 +488,8 @@ fn tool_call<'r>(
         let needed = cat.required.get(&(a, sk, tool_ix));
         for p in needed.into_iter().flatten() {
             if !bound.contains_key(p.as_str()) {
-                return Err(error(
-                    code::unbound_param(),
+                return Err(RequestError::new(
+                    &codes::REQUEST_UNBOUND_PARAM,
                     format!("/params/{}", pointer(p)),
                     format!(
                         "param `{p}` is not bound, but a rule of {owner} for tool `{}` reads it",
@@ -666,124 +519,4 @@ fn tool_call<'r>(
         tainted,
         contains_secret,
     })
-}
-
-fn param_value(ty: ParamType, v: &serde_json::Value) -> Option<ParamVal> {
-    let scalar = |v: &serde_json::Value, ty: ParamType| -> Option<Value> {
-        match (ty, v) {
-            (ParamType::String, serde_json::Value::String(s)) => Some(Value::Str(s.clone())),
-            (ParamType::Bool, serde_json::Value::Bool(b)) => Some(Value::Bool(*b)),
-            (ParamType::Int, serde_json::Value::Number(n)) => n.as_i64().map(Value::Int),
-            _ => None,
-        }
-    };
-    match ty {
-        ParamType::String | ParamType::Int | ParamType::Bool => scalar(v, ty).map(ParamVal::Scalar),
-        ParamType::SetString | ParamType::SetInt => {
-            let elem = if ty == ParamType::SetString {
-                ParamType::String
-            } else {
-                ParamType::Int
-            };
-            let mut set = BTreeSet::new();
-            for item in v.as_array()? {
-                set.insert(scalar(item, elem)?);
-            }
-            Some(ParamVal::Set(set))
-        }
-    }
-}
-
-fn arg_type_name(ty: ArgType) -> &'static str {
-    match ty {
-        ArgType::String => "a string",
-        ArgType::Int => "an int",
-        ArgType::Bool => "a bool",
-        ArgType::Url => "a url (a string holding an absolute URL)",
-        ArgType::Path => "a path (a string holding an absolute path)",
-    }
-}
-
-fn arg_type_word(ty: ArgType) -> &'static str {
-    match ty {
-        ArgType::String => "string",
-        ArgType::Int => "int",
-        ArgType::Bool => "bool",
-        ArgType::Url => "url",
-        ArgType::Path => "path",
-    }
-}
-
-fn signature(sig: &ToolSig) -> String {
-    let args: Vec<String> = sig
-        .args
-        .iter()
-        .map(|a| format!("{}: {}", a.name, arg_type_word(a.ty)))
-        .collect();
-    args.join(", ")
-}
-
-fn param_type_name(ty: ParamType) -> &'static str {
-    match ty {
-        ParamType::String => "string",
-        ParamType::Int => "int",
-        ParamType::Bool => "bool",
-        ParamType::SetString => "set<string>",
-        ParamType::SetInt => "set<int>",
-    }
-}
-
-fn param_type_json(ty: ParamType) -> &'static str {
-    match ty {
-        ParamType::String => "a JSON string",
-        ParamType::Int => "a JSON integer in the 64-bit signed range",
-        ParamType::Bool => "true or false",
-        ParamType::SetString => "a JSON array of strings",
-        ParamType::SetInt => "a JSON array of integers in the 64-bit signed range",
-    }
-}
-
-fn json_type_name(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a bool",
-        serde_json::Value::Number(n) if n.as_i64().is_some() => "an integer",
-        serde_json::Value::Number(n) if n.is_u64() => "an integer out of the 64-bit signed range",
-        serde_json::Value::Number(_) => "a number written with a fraction or an exponent",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    }
-}
-
-/// The declared names, for a help line.
-fn suggestion<'a>(name: &str, candidates: impl Iterator<Item = &'a str>, what: &str) -> String {
-    let all: Vec<&str> = candidates.collect();
-    if all.is_empty() {
-        return format!("the policy declares no {what} here");
-    }
-    if let Some(close) = all
-        .iter()
-        .find(|c| c.eq_ignore_ascii_case(name) || c.starts_with(name) || name.starts_with(**c))
-    {
-        return format!("did you mean `{close}`?");
-    }
-    let shown: Vec<String> = all.iter().take(12).map(|c| format!("`{c}`")).collect();
-    let more = if all.len() > 12 { ", ..." } else { "" };
-    format!("the declared {what} are {}{more}", shown.join(", "))
-}
-
-/// A network inside `::ffff:0:0/96` as the IPv4 network it maps.
-pub(crate) fn canonical_net(net: &ipnet::IpNet) -> ipnet::IpNet {
-    if let ipnet::IpNet::V6(v6) = net {
-        if let (Some(v4), Some(len)) = (
-            v6.network().to_ipv4_mapped(),
-            v6.prefix_len().checked_sub(96),
-        ) {
-            if let Ok(n) = ipnet::Ipv4Net::new(v4, len) {
-                return ipnet::IpNet::V4(n);
-            }
-        }
-    }
-    *net
 }

@@ -15,15 +15,17 @@
 //! `false` (a false in a deny rule would widen the policy).
 
 pub mod matching;
+pub mod request_check;
 pub mod tests;
 mod validate;
 
 use crate::diag::{codes, CodeInfo};
 use crate::ir::{Effect, Matcher, Policy, Rule, Scalar, SetOperand, Test, Value};
 use crate::request::{Decision, MatchedRule, Request};
+use request_check::ParamValue;
 use std::collections::BTreeSet;
 use std::fmt;
-use validate::{ArgValue, Checked, ParamValue, ToolCall};
+use validate::{ArgValue, Checked, ToolCall};
 
 /// Why a request could not be decided (the decision is then deny).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,7 +41,9 @@ pub struct RequestError {
 }
 
 impl RequestError {
-    fn new(
+    /// An error with its code, the offending field (a JSON pointer), a
+    /// message and a help line.
+    pub fn new(
         code: &'static CodeInfo,
         field: impl Into<String>,
         message: impl Into<String>,
@@ -204,7 +208,7 @@ pub fn parse_request(json: &str) -> Result<Request, RequestError> {
                     format!("/{}", pointer(key)),
                     format!(
                         "{} {kind} request has no field `{key}` (it has: agent, skill, kind, {})",
-                        validate::article(kind),
+                        request_check::article(kind),
                         allowed.join(", ")
                     ),
                 ));
