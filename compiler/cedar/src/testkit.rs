@@ -10,88 +10,14 @@ use agentpol::request::{Request, Resource};
 use agentpol::span::{FileId, Span};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\*` escapes).
+/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\\*` escapes),
+/// parsed by the checker's own glob parser. Panics on a pattern the language
+/// rejects: that is a bug in the caller's hand-written IR.
+#[allow(clippy::panic)]
 pub fn glob(pattern: &str) -> Glob {
-    let body = pattern.strip_prefix('/').unwrap_or(pattern);
-    let segments = if body.is_empty() {
-        Vec::new()
-    } else {
-        body.split('/').map(segment).collect()
-    };
-    Glob {
-        pattern: pattern.to_string(),
-        segments,
-    }
+    agentpol::check::glob::parse_glob(pattern)
+        .unwrap_or_else(|e| panic!("bad test glob {pattern:?}: {}", e.message))
 }
-
-fn segment(s: &str) -> Segment {
-    if s == "**" {
-        return Segment::Any;
-    }
-    let mut pieces: Vec<Piece> = Vec::new();
-    let mut lit = String::new();
-    let mut chars = s.chars().peekable();
-    let flush = |lit: &mut String, pieces: &mut Vec<Piece>| {
-        if !lit.is_empty() {
-            pieces.push(Piece::Lit(std::mem::take(lit)));
-        }
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    lit.push(n)
-                }
-            }
-            '*' => {
-                flush(&mut lit, &mut pieces);
-                pieces.push(Piece::Star);
-            }
-            '?' => {
-                flush(&mut lit, &mut pieces);
-                pieces.push(Piece::Any);
-            }
-            '[' => {
-                flush(&mut lit, &mut pieces);
-                let negated = matches!(chars.peek(), Some('!') | Some('^'));
-                if negated {
-                    chars.next();
-                }
-                let mut items: Vec<char> = Vec::new();
-                let mut first = true;
-                for c in chars.by_ref() {
-                    if c == ']' && !first {
-                        break;
-                    }
-                    items.push(c);
-                    first = false;
-                }
-                let mut ranges = Vec::new();
-                let mut rest = items.as_slice();
-                while let Some((lo, tail)) = rest.split_first() {
-                    match tail {
-                        ['-', hi, more @ ..] => {
-                            ranges.push((*lo, *hi));
-                            rest = more;
-                        }
-                        _ => {
-                            ranges.push((*lo, *lo));
-                            rest = tail;
-                        }
-                    }
-                }
-                pieces.push(Piece::Class { negated, ranges });
-            }
-            c => lit.push(c),
-        }
-    }
-    if pieces.is_empty() {
-        return Segment::Lit(lit);
-    }
-    flush(&mut lit, &mut pieces);
-    Segment::Wild(pieces)
-}
-
 /// A Cedar `like` pattern from its text (`\*` is a literal star).
 pub fn like(pattern: &str) -> LikePattern {
     let mut pieces = Vec::new();

@@ -7,93 +7,19 @@
 
 use agentpol::ir::{
     Action, Agent, ArgSig, ArgType, Effect, FileInfo, Glob, LikePattern, LikePiece, Matcher,
-    Origin, ParamSig, ParamType, Piece, Policy, Rule, RuleId, Scope, Segment, Skill, SourceRef,
-    ToolSig, IR_VERSION,
+    Origin, ParamSig, ParamType, Policy, Rule, RuleId, Scope, Skill, SourceRef, ToolSig,
+    IR_VERSION,
 };
 use agentpol::span::{FileId, Span};
 
-/// Parses a canonical glob (`/a/**/b*.[ch]`, no braces) into its IR form.
+/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\\*` escapes),
+/// parsed by the checker's own glob parser. Panics on a pattern the language
+/// rejects: that is a bug in the caller's hand-written IR.
+#[allow(clippy::panic)]
 pub fn glob(pattern: &str) -> Glob {
-    let body = pattern.strip_prefix('/').unwrap_or(pattern);
-    let segments = if body.is_empty() {
-        Vec::new()
-    } else {
-        body.split('/').map(segment).collect()
-    };
-    Glob {
-        pattern: pattern.to_string(),
-        segments,
-    }
+    agentpol::check::glob::parse_glob(pattern)
+        .unwrap_or_else(|e| panic!("bad test glob {pattern:?}: {}", e.message))
 }
-
-fn segment(s: &str) -> Segment {
-    if s == "**" {
-        return Segment::Any;
-    }
-    let mut pieces: Vec<Piece> = Vec::new();
-    let mut lit = String::new();
-    let mut chars = s.chars().peekable();
-    let flush = |lit: &mut String, pieces: &mut Vec<Piece>| {
-        if !lit.is_empty() {
-            pieces.push(Piece::Lit(std::mem::take(lit)));
-        }
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '*' => {
-                flush(&mut lit, &mut pieces);
-                pieces.push(Piece::Star);
-            }
-            '?' => {
-                flush(&mut lit, &mut pieces);
-                pieces.push(Piece::Any);
-            }
-            '[' => {
-                flush(&mut lit, &mut pieces);
-                let negated = matches!(chars.peek(), Some('!') | Some('^'));
-                if negated {
-                    chars.next();
-                }
-                let mut ranges = Vec::new();
-                let mut first = true;
-                while let Some(c) = chars.next() {
-                    if c == ']' && !first {
-                        break;
-                    }
-                    first = false;
-                    if chars.peek() == Some(&'-') {
-                        let mut look = chars.clone();
-                        look.next();
-                        match look.peek() {
-                            Some(&hi) if hi != ']' => {
-                                chars.next();
-                                chars.next();
-                                ranges.push((c, hi));
-                                continue;
-                            }
-                            _ => {}
-                        }
-                    }
-                    ranges.push((c, c));
-                }
-                pieces.push(Piece::Class { negated, ranges });
-            }
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    lit.push(n);
-                }
-            }
-            c => lit.push(c),
-        }
-    }
-    flush(&mut lit, &mut pieces);
-    match pieces.as_slice() {
-        [Piece::Lit(l)] => Segment::Lit(l.clone()),
-        [] => Segment::Lit(String::new()),
-        _ => Segment::Wild(pieces),
-    }
-}
-
 /// Parses a Cedar `like` pattern (`*` any run, `\*` a literal star).
 pub fn like(pattern: &str) -> LikePattern {
     let mut pieces = Vec::new();
@@ -227,6 +153,7 @@ pub fn policy(agents: Vec<Agent>, tools: Vec<ToolSig>, params: Vec<ParamSig>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agentpol::ir::{Piece, Segment};
 
     #[test]
     fn parses_glob_shapes() {

@@ -129,6 +129,23 @@ pub fn parse_path_pattern(text: &str) -> Result<Parsed, LitError> {
     Ok(out)
 }
 
+/// The IR glob of one absolute pattern without braces or `~`, exactly as the
+/// checker builds it: for code that builds IR by hand (tests, generators,
+/// benchmarks), so that it cannot build a glob the language could not.
+pub fn parse_glob(text: &str) -> Result<Glob, LitError> {
+    let parsed = parse_path_pattern(text)?;
+    match parsed.pats.as_slice() {
+        [one] if !one.tilde => Ok(Glob {
+            pattern: one.rendered.clone(),
+            segments: one.segments.clone(),
+        }),
+        _ => Err(glob_err(
+            format!("`{text}` is not one absolute glob"),
+            "give an absolute pattern without `~` or `{a,b}`",
+        )),
+    }
+}
+
 /// Validates a `home` path: absolute, normalised (with a warning), no wildcards.
 pub fn parse_home(text: &str) -> Result<(Home, Option<LitError>), LitError> {
     if text.starts_with('~') {

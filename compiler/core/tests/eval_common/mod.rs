@@ -7,91 +7,12 @@ use agentpol::request::{Request, Resource};
 use agentpol::span::{FileId, Span};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Parses glob text (already absolute, normalised, brace-free) into IR, as the
-/// checker does: `**` segments, literal segments, wildcard segments with `*`,
-/// `?`, `[..]` classes (`!`/`^` negation, `]` first literal, ranges) and `\c`.
+/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\\*` escapes),
+/// parsed by the checker's own glob parser.
 pub fn glob(pattern: &str) -> Glob {
-    assert!(
-        pattern.starts_with('/'),
-        "test glob must be absolute: {pattern}"
-    );
-    let segments = if pattern == "/" {
-        Vec::new()
-    } else {
-        pattern[1..].split('/').map(segment).collect()
-    };
-    Glob {
-        pattern: pattern.to_string(),
-        segments,
-    }
+    agentpol::check::glob::parse_glob(pattern)
+        .unwrap_or_else(|e| panic!("bad test glob {pattern:?}: {}", e.message))
 }
-
-fn segment(text: &str) -> Segment {
-    if text == "**" {
-        return Segment::Any;
-    }
-    let chars: Vec<char> = text.chars().collect();
-    let mut pieces: Vec<Piece> = Vec::new();
-    let mut lit = String::new();
-    let mut i = 0;
-    let flush = |lit: &mut String, pieces: &mut Vec<Piece>| {
-        if !lit.is_empty() {
-            pieces.push(Piece::Lit(std::mem::take(lit)));
-        }
-    };
-    while i < chars.len() {
-        match chars[i] {
-            '\\' => {
-                lit.push(chars[i + 1]);
-                i += 2;
-            }
-            '*' => {
-                flush(&mut lit, &mut pieces);
-                pieces.push(Piece::Star);
-                i += 1;
-            }
-            '?' => {
-                flush(&mut lit, &mut pieces);
-                pieces.push(Piece::Any);
-                i += 1;
-            }
-            '[' => {
-                flush(&mut lit, &mut pieces);
-                i += 1;
-                let negated = chars[i] == '!' || chars[i] == '^';
-                if negated {
-                    i += 1;
-                }
-                let mut ranges = Vec::new();
-                let mut first = true;
-                while first || chars[i] != ']' {
-                    first = false;
-                    let lo = chars[i];
-                    if chars.get(i + 1) == Some(&'-') && chars.get(i + 2).is_some_and(|c| *c != ']')
-                    {
-                        ranges.push((lo, chars[i + 2]));
-                        i += 3;
-                    } else {
-                        ranges.push((lo, lo));
-                        i += 1;
-                    }
-                }
-                i += 1;
-                pieces.push(Piece::Class { negated, ranges });
-            }
-            c => {
-                lit.push(c);
-                i += 1;
-            }
-        }
-    }
-    if pieces.is_empty() {
-        return Segment::Lit(lit);
-    }
-    flush(&mut lit, &mut pieces);
-    Segment::Wild(pieces)
-}
-
 /// A Cedar `like` pattern: `*` a star, `\*` a literal star.
 pub fn like(pattern: &str) -> LikePattern {
     let mut pieces = Vec::new();
