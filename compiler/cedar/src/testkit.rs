@@ -10,7 +10,7 @@ use agentpol::request::{Request, Resource};
 use agentpol::span::{FileId, Span};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\\*` escapes),
+/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\*` escapes),
 /// parsed by the checker's own glob parser. Panics on a pattern the language
 /// rejects: that is a bug in the caller's hand-written IR.
 #[allow(clippy::panic)]
@@ -18,6 +18,7 @@ pub fn glob(pattern: &str) -> Glob {
     agentpol::check::glob::parse_glob(pattern)
         .unwrap_or_else(|e| panic!("bad test glob {pattern:?}: {}", e.message))
 }
+
 /// A Cedar `like` pattern from its text (`\*` is a literal star).
 pub fn like(pattern: &str) -> LikePattern {
     let mut pieces = Vec::new();

@@ -12,7 +12,7 @@ use agentpol::ir::{
 };
 use agentpol::span::{FileId, Span};
 
-/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\\*` escapes),
+/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\*` escapes),
 /// parsed by the checker's own glob parser. Panics on a pattern the language
 /// rejects: that is a bug in the caller's hand-written IR.
 #[allow(clippy::panic)]
@@ -20,6 +20,7 @@ pub fn glob(pattern: &str) -> Glob {
     agentpol::check::glob::parse_glob(pattern)
         .unwrap_or_else(|e| panic!("bad test glob {pattern:?}: {}", e.message))
 }
+
 /// Parses a Cedar `like` pattern (`*` any run, `\*` a literal star).
 pub fn like(pattern: &str) -> LikePattern {
     let mut pieces = Vec::new();

@@ -7,12 +7,13 @@ use agentpol::request::{Request, Resource};
 use agentpol::span::{FileId, Span};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\\*` escapes),
+/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\*` escapes),
 /// parsed by the checker's own glob parser.
 pub fn glob(pattern: &str) -> Glob {
     agentpol::check::glob::parse_glob(pattern)
         .unwrap_or_else(|e| panic!("bad test glob {pattern:?}: {}", e.message))
 }
+
 /// A Cedar `like` pattern: `*` a star, `\*` a literal star.
 pub fn like(pattern: &str) -> LikePattern {
     let mut pieces = Vec::new();
