@@ -1,6 +1,6 @@
 //! Reading policy files from disk for the (IO-free) compiler.
 
-use agentpol::source::Loader;
+use agentpol_core::source::Loader;
 use std::path::{Path, PathBuf};
 
 /// Resolves `import "x.agentpol"` relative to the importing file's directory.
@@ -23,7 +23,11 @@ pub fn read_source(path: &Path) -> Result<String, String> {
 }
 
 /// Compiles the policy at `path`.
-pub fn compile_file(path: &Path) -> Result<agentpol::Compilation, String> {
+pub fn compile_file(path: &Path) -> Result<agentpol_core::Compilation, String> {
     let text = read_source(path)?;
-    Ok(agentpol::compile(&path.to_string_lossy(), &text, &FsLoader))
+    Ok(agentpol_core::compile(
+        &path.to_string_lossy(),
+        &text,
+        &FsLoader,
+    ))
 }

@@ -2,8 +2,8 @@
 //!
 //! Versioned by [`MANIFEST_VERSION`]; documented in `lang-spec/build-output.md`.
 
-use agentpol::backend::LossEntry;
-use agentpol::ir::{FileInfo, Policy};
+use agentpol_core::backend::LossEntry;
+use agentpol_core::ir::{FileInfo, Policy};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -53,7 +53,7 @@ pub struct TargetEntry {
     pub files: Vec<String>,
     /// True when the target expresses every rule exactly.
     pub lossless: bool,
-    /// Approximations made (see `agentpol::backend::LossEntry`).
+    /// Approximations made (see `agentpol_core::backend::LossEntry`).
     pub loss: Vec<LossEntry>,
 }
 
@@ -91,7 +91,7 @@ pub fn combined_hash(files: &[FileInfo]) -> String {
         h.update(f.sha256.as_bytes());
         h.update([0]);
     }
-    agentpol::source::hex(&h.finalize())
+    agentpol_core::source::hex(&h.finalize())
 }
 
 /// A policy as runtime commands load it: from a build directory or a source file.
@@ -130,12 +130,12 @@ pub fn load_policy(path: &Path) -> Result<LoadedPolicy, String> {
             .map_err(|e| format!("cannot read {}: {e}", ipath.display()))?;
         let policy: Policy = serde_json::from_str(&itext)
             .map_err(|e| format!("{} is not a valid IR file: {e}", ipath.display()))?;
-        if policy.ir_version != agentpol::ir::IR_VERSION {
+        if policy.ir_version != agentpol_core::ir::IR_VERSION {
             return Err(format!(
                 "{} has IR version {}, this agentpolc reads version {}; rebuild it",
                 ipath.display(),
                 policy.ir_version,
-                agentpol::ir::IR_VERSION
+                agentpol_core::ir::IR_VERSION
             ));
         }
         Ok(LoadedPolicy {

@@ -1,7 +1,7 @@
 //! Printing diagnostics: human (miette), JSON and SARIF 2.1.0.
 
-use agentpol::diag::{self, Diag, Severity};
-use agentpol::source::SourceMap;
+use agentpol_core::diag::{self, Diag, Severity};
+use agentpol_core::source::SourceMap;
 use serde_json::{json, Value};
 use std::io::IsTerminal;
 

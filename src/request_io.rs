@@ -1,10 +1,10 @@
 //! Reading requests from files or stdin, and reporting bad requests as diagnostics.
 
-use agentpol::diag::{CodeInfo, Diag};
-use agentpol::eval::RequestError;
-use agentpol::request::Request;
-use agentpol::source::SourceMap;
-use agentpol::span::Span;
+use agentpol_core::diag::{CodeInfo, Diag};
+use agentpol_core::eval::RequestError;
+use agentpol_core::request::Request;
+use agentpol_core::source::SourceMap;
+use agentpol_core::span::Span;
 
 /// A request error as a diagnostic over the request's own text: the span is the
 /// offending field's key (found by its JSON pointer), or the whole text.
@@ -36,5 +36,5 @@ pub fn request_error_diag(err: &RequestError, name: &str, text: &str) -> (Diag, 
 
 /// Parses one request from JSON text.
 pub fn parse(text: &str) -> Result<Request, RequestError> {
-    agentpol::eval::parse_request(text)
+    agentpol_core::eval::parse_request(text)
 }

@@ -1,11 +1,11 @@
 //! The registry of `build --target` backends and of every diagnostic code.
 //!
 //! Each backend is a pure function from the IR to an
-//! [`agentpol::backend::TargetOutput`]; this is the one place that knows them all.
+//! [`agentpol_core::backend::TargetOutput`]; this is the one place that knows them all.
 
-use agentpol::backend::TargetOutput;
-use agentpol::diag::CodeInfo;
-use agentpol::ir::Policy;
+use agentpol_core::backend::TargetOutput;
+use agentpol_core::diag::CodeInfo;
+use agentpol_core::ir::Policy;
 
 /// Targets `build --target` accepts (`ir` is always written).
 pub const TARGETS: &[&str] = &["ir", "cedar", "nft", "iptables"];
@@ -31,7 +31,7 @@ fn ir_target(policy: &Policy) -> TargetOutput {
     let json = serde_json::to_vec_pretty(policy).unwrap_or_default();
     TargetOutput {
         target: "ir".into(),
-        artifacts: vec![agentpol::backend::Artifact {
+        artifacts: vec![agentpol_core::backend::Artifact {
             path: "policy.json".into(),
             contents: json,
         }],
@@ -42,7 +42,7 @@ fn ir_target(policy: &Policy) -> TargetOutput {
 
 /// Every registered diagnostic code, from the core and every backend.
 pub fn all_codes() -> Vec<&'static CodeInfo> {
-    agentpol::diag::codes::all()
+    agentpol_core::diag::codes::all()
         .chain(agentpol_cedar::all_codes())
         .chain(agentpol_firewall::FIREWALL_CODES.iter().copied())
         .chain(agentpol_verify::VERIFY_CODES.iter().copied())

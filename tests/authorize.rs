@@ -1,8 +1,8 @@
 //! `agentpolc authorize` against the real binary, on a build directory
 //! assembled from a hand-built IR (the checker is not needed).
 
-use agentpol::ir::*;
 use agentpol_cedar::testkit::*;
+use agentpol_core::ir::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
 

@@ -136,14 +136,14 @@ fn build_writes_manifest_and_ir_that_reload() {
     assert!(files.iter().any(|f| f["name"] == "std/openclaw.agentpol"));
     assert_eq!(manifest["tests"]["failed"], 0);
     let ir_text = std::fs::read_to_string(out.join(manifest["ir"].as_str().unwrap())).unwrap();
-    let ir: agentpol::ir::Policy = serde_json::from_str(&ir_text).expect("IR reloads");
-    assert_eq!(ir.ir_version, agentpol::ir::IR_VERSION);
+    let ir: agentpol_core::ir::Policy = serde_json::from_str(&ir_text).expect("IR reloads");
+    assert_eq!(ir.ir_version, agentpol_core::ir::IR_VERSION);
     assert_eq!(ir.agents[0].name, "assistant");
 
     // --emit ir prints the same IR.
     let o = agentpolc(&["build", OPENCLAW, "--emit", "ir"]);
     assert_eq!(code(&o), 0);
-    let printed: agentpol::ir::Policy = serde_json::from_str(&stdout(&o)).unwrap();
+    let printed: agentpol_core::ir::Policy = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(printed, ir);
 }
 

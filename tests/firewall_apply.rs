@@ -6,7 +6,7 @@
 
 mod firewall_support;
 
-use agentpol::ir::{Action::*, Effect::*, Proto};
+use agentpol_core::ir::{Action::*, Effect::*, Proto};
 use agentpol_firewall::fixture::{cgroup, net, Fixture};
 use firewall_support::*;
 use std::process::{Command, Output};
@@ -25,7 +25,7 @@ fn build_dir(tmp: &TempDir, f: &Fixture) -> String {
     let manifest = serde_json::json!({
         "manifest_version": 1,
         "agentpolc_version": "test",
-        "ir_version": agentpol::ir::IR_VERSION,
+        "ir_version": agentpol_core::ir::IR_VERSION,
         "source": {"root": "policy.agentpol", "files": f.policy.files, "sha256": ""},
         "ir": "ir/policy.json",
         "targets": [],

@@ -5,7 +5,7 @@
 
 mod firewall_support;
 
-use agentpol::ir::{Action, Effect, Policy, Proto, Scope};
+use agentpol_core::ir::{Action, Effect, Policy, Proto, Scope};
 use agentpol_firewall::fixture::{self, cgroup, net, Fixture};
 use agentpol_firewall::lower::{lower, Layer};
 use agentpol_firewall::validate::{expected, probes, Layout, Ruleset};
@@ -207,7 +207,7 @@ fn validate_policy(
     }
 
     let lowered = lower(policy, opts, Layer::Nft);
-    let oracle = |p: &Policy, r: &agentpol::request::Request| fixture::decide(p, r);
+    let oracle = |p: &Policy, r: &agentpol_core::request::Request| fixture::decide(p, r);
     let ps = probes(&lowered);
     let mut mismatches = Vec::new();
     for p in &ps {
@@ -259,7 +259,9 @@ fn translation_validation() {
             &format!("generated policy {n}"),
         );
     }
-    eprintln!("translation validation: 12 policies, {total} probes, oracle agentpol::eval::decide");
+    eprintln!(
+        "translation validation: 12 policies, {total} probes, oracle agentpol_core::eval::decide"
+    );
     assert!(total > 10_000, "only {total} probes");
 
     // The check must be able to fail: rulesets with one port moved, a deny
@@ -305,7 +307,7 @@ fn translation_validation() {
     f.agent("a", cgroup(&path), "agent a").rules = rules;
     let o = options(&mount.nft_root);
     let lowered = lower(&f.policy, &o, Layer::Nft);
-    let oracle = |p: &Policy, r: &agentpol::request::Request| fixture::decide(p, r);
+    let oracle = |p: &Policy, r: &agentpol_core::request::Request| fixture::decide(p, r);
     let good = String::from_utf8(emit_nft(&f.policy, &o).artifacts[0].contents.clone()).unwrap();
     let mutants = [
         good.replacen("elements = { 53 }", "elements = { 54 }", 1),

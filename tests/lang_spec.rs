@@ -36,20 +36,20 @@ fn every_agentpol_block_in_the_docs_compiles() {
         let text = std::fs::read_to_string(doc).unwrap_or_default();
         for (line, block) in blocks(&text) {
             let name = format!("{}:{line}", doc.display());
-            let c = agentpol::compile(&name, &block, &agentpol::source::NoFiles);
+            let c = agentpol_core::compile(&name, &block, &agentpol_core::source::NoFiles);
             checked += 1;
             let errors: Vec<String> = c
                 .diagnostics
                 .iter()
-                .filter(|d| d.is_error() || d.severity == agentpol::diag::Severity::Warning)
-                .map(|d| agentpol::diag::render_human(d, &c.sources, false, 100))
+                .filter(|d| d.is_error() || d.severity == agentpol_core::diag::Severity::Warning)
+                .map(|d| agentpol_core::diag::render_human(d, &c.sources, false, 100))
                 .collect();
             if !errors.is_empty() {
                 failures.push(format!("{name}\n{}", errors.join("")));
             }
             // Test blocks in the docs must hold, too.
             if let Some(p) = &c.policy {
-                for o in agentpol::eval::tests::run_tests(p) {
+                for o in agentpol_core::eval::tests::run_tests(p) {
                     if !o.passed {
                         failures.push(format!(
                             "{name}: test {:?} line {} failed",

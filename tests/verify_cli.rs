@@ -2,7 +2,9 @@
 //! directories holding hand-built IR (the front end is tested elsewhere) whose
 //! source files exist, so diagnostics point at real text.
 
-use agentpol::ir::{Action, ArgType, Atom, Effect, Matcher, Operand, Policy, Scalar, Test, Value};
+use agentpol_core::ir::{
+    Action, ArgType, Atom, Effect, Matcher, Operand, Policy, Scalar, Test, Value,
+};
 use agentpol_verify::build::{agent, fs, policy, rule, skill, tool};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,7 +17,7 @@ fn build_dir(root: &Path, name: &str, text: &str, mut p: Policy) -> PathBuf {
     std::fs::create_dir_all(dir.join("ir")).unwrap();
     let src = root.join(format!("{name}.agentpol"));
     std::fs::write(&src, text).unwrap();
-    let mut map = agentpol::source::SourceMap::new();
+    let mut map = agentpol_core::source::SourceMap::new();
     let id = map.add(src.to_string_lossy(), text);
     p.files[0].name = src.to_string_lossy().into_owned();
     p.files[0].sha256 = map.get(id).unwrap().sha256();
@@ -27,7 +29,7 @@ fn build_dir(root: &Path, name: &str, text: &str, mut p: Policy) -> PathBuf {
     let manifest = serde_json::json!({
         "manifest_version": 1,
         "agentpolc_version": "test",
-        "ir_version": agentpol::ir::IR_VERSION,
+        "ir_version": agentpol_core::ir::IR_VERSION,
         "source": {"root": src, "files": p.files, "sha256": ""},
         "ir": "ir/policy.json",
         "targets": [],

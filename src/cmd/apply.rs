@@ -14,9 +14,9 @@
 
 use crate::exit;
 use crate::output::{self, Level};
-use agentpol::diag::Diag;
-use agentpol::ir::{Host, Matcher, Policy};
-use agentpol::source::SourceMap;
+use agentpol_core::diag::Diag;
+use agentpol_core::ir::{Host, Matcher, Policy};
+use agentpol_core::source::SourceMap;
 use agentpol_firewall::dns::{self, QType};
 use agentpol_firewall::host::{self, CgroupMount};
 use agentpol_firewall::validate::{Layout, Ruleset};
@@ -338,7 +338,7 @@ fn has_cgroup_agents(policy: &Policy) -> bool {
     policy
         .agents
         .iter()
-        .any(|a| matches!(a.scope, agentpol::ir::Scope::Cgroup { .. }))
+        .any(|a| matches!(a.scope, agentpol_core::ir::Scope::Cgroup { .. }))
 }
 
 /// Resolves every exact domain of the agents' net rules through the first

@@ -10,10 +10,10 @@
 
 use crate::exit;
 use crate::output::{self, Format, Level};
-use agentpol::eval::RequestError;
-use agentpol::ir::Effect;
-use agentpol::request::Decision;
 use agentpol_cedar::{CedarEngine, CedarFiles, DecisionEngine, EvalEngine, IndexEngine};
+use agentpol_core::eval::RequestError;
+use agentpol_core::ir::Effect;
+use agentpol_core::request::Decision;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 

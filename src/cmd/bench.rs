@@ -1,6 +1,6 @@
 //! `agentpolc bench`: parse + check time and peak memory on a generated policy.
 //!
-//! The policy comes from `agentpol::check::testgen::generate_policy`, the same
+//! The policy comes from `agentpol_core::check::testgen::generate_policy`, the same
 //! generator the criterion benches use. Times are reported both as wall clock
 //! and as this thread's CPU time (from `/proc/thread-self/schedstat`), since
 //! wall clock on a shared machine says more about the neighbours than about us.
@@ -68,18 +68,22 @@ pub fn run(args: Args) -> u8 {
         eprintln!("error: --rules and --runs must be at least 1");
         return exit::USAGE;
     }
-    let text = agentpol::check::testgen::generate_policy(args.rules);
+    let text = agentpol_core::check::testgen::generate_policy(args.rules);
     let mut parse = Vec::new();
     let mut full = Vec::new();
     let mut ir_rules = 0;
     for _ in 0..args.runs {
         let (s, _) = measure(|| {
-            let p = agentpol::syntax::parse(agentpol::span::FileId(0), &text);
+            let p = agentpol_core::syntax::parse(agentpol_core::span::FileId(0), &text);
             p.ast.items.len()
         });
         parse.push(s);
         let (s, n) = measure(|| {
-            let c = agentpol::compile("generated.agentpol", &text, &agentpol::source::NoFiles);
+            let c = agentpol_core::compile(
+                "generated.agentpol",
+                &text,
+                &agentpol_core::source::NoFiles,
+            );
             match &c.policy {
                 Some(p) => p.agents.iter().map(|a| a.rules.len()).sum(),
                 None => usize::MAX,

@@ -7,7 +7,7 @@
 use crate::exit;
 use crate::manifest::{self, Manifest, SourceSection, TargetEntry, TestSection};
 use crate::output::{self, Format, Level};
-use agentpol::ir::{Kind, Policy};
+use agentpol_core::ir::{Kind, Policy};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `build`.
@@ -183,7 +183,7 @@ pub fn run(mut args: Args) -> u8 {
 /// Writes every target's artefacts and the manifest; returns the paths written.
 fn write_outputs(
     dir: &Path,
-    outputs: &[agentpol::backend::TargetOutput],
+    outputs: &[agentpol_core::backend::TargetOutput],
     manifest: &Manifest,
 ) -> Result<Vec<PathBuf>, String> {
     let mut written = Vec::new();
@@ -211,7 +211,7 @@ fn write_outputs(
     Ok(written)
 }
 
-fn kind_counts(rules: &[agentpol::ir::Rule]) -> String {
+fn kind_counts(rules: &[agentpol_core::ir::Rule]) -> String {
     let kinds = [Kind::Fs, Kind::Exec, Kind::Net, Kind::Tool, Kind::Env];
     let names = ["fs", "exec", "net", "tool", "env"];
     kinds

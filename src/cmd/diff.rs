@@ -8,9 +8,9 @@
 
 use crate::exit;
 use crate::output::{self, Format, Level};
-use agentpol::diag::Diag;
-use agentpol::source::SourceMap;
-use agentpol::span::FileId;
+use agentpol_core::diag::Diag;
+use agentpol_core::source::SourceMap;
+use agentpol_core::span::FileId;
 use agentpol_verify::Direction;
 use std::path::PathBuf;
 

@@ -36,7 +36,7 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let result =
-        crate::request_io::parse(&text).and_then(|req| agentpol::eval::evaluate(policy, &req));
+        crate::request_io::parse(&text).and_then(|req| agentpol_core::eval::evaluate(policy, &req));
     match result {
         Ok(decision) => {
             match args.format {
@@ -48,7 +48,7 @@ pub fn run(args: Args) -> u8 {
                             "  matched {} {} ({})",
                             m.effect,
                             m.id,
-                            agentpol::eval::location(policy, &m.src)
+                            agentpol_core::eval::location(policy, &m.src)
                         );
                     }
                 }

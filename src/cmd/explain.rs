@@ -51,7 +51,7 @@ pub fn run(args: Args) -> u8 {
 }
 
 /// The diagnostics reference, as committed in `lang-spec/diagnostics.md`.
-fn markdown(codes: &[&'static agentpol::diag::CodeInfo]) -> String {
+fn markdown(codes: &[&'static agentpol_core::diag::CodeInfo]) -> String {
     let mut out = String::from(
         "# Diagnostics\n\n\
          Every diagnostic agentpolc prints has a stable code. `agentpolc explain CODE` prints \

@@ -37,9 +37,9 @@ pub fn run(args: Args) -> u8 {
                 }
             }
         };
-        let mut sources = agentpol::source::SourceMap::new();
+        let mut sources = agentpol_core::source::SourceMap::new();
         let id = sources.add(file.to_string_lossy(), text.clone());
-        match agentpol::format::format_source(id, &text) {
+        match agentpol_core::format::format_source(id, &text) {
             Ok(formatted) if args.check => {
                 if formatted != text {
                     eprintln!("not formatted: {}", file.display());

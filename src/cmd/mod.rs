@@ -16,7 +16,7 @@ use crate::exit;
 use std::path::Path;
 
 /// Compiles `file`, printing an IO error (and returning exit code 2) if it cannot be read.
-pub fn compile_or_exit(file: &Path) -> Result<agentpol::Compilation, u8> {
+pub fn compile_or_exit(file: &Path) -> Result<agentpol_core::Compilation, u8> {
     crate::loader::compile_file(file).map_err(|msg| {
         eprintln!("error: {msg}");
         exit::USAGE

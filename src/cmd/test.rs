@@ -30,7 +30,7 @@ pub fn run(args: Args) -> u8 {
         );
         return exit::FAILED;
     };
-    let outcomes = agentpol::eval::tests::run_tests(policy);
+    let outcomes = agentpol_core::eval::tests::run_tests(policy);
     let failures: Vec<_> = outcomes.iter().filter_map(|o| o.diag(policy)).collect();
     let passed = outcomes.iter().filter(|o| o.passed).count();
     match args.format {
@@ -44,7 +44,7 @@ pub fn run(args: Args) -> u8 {
                 let mark = if o.passed { "ok  " } else { "FAIL" };
                 println!(
                     "  {mark} {}  expect {}, got {}",
-                    agentpol::eval::location(policy, &o.src),
+                    agentpol_core::eval::location(policy, &o.src),
                     o.expected,
                     o.actual_text()
                 );

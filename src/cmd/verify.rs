@@ -1,5 +1,5 @@
 //! `agentpolc verify POLICY`: prove a policy free of conflicts and check its
-//! `assert never` items (the Z3 verifier, `compiler/verify`).
+//! `assert never` items (the Z3 verifier, `compiler/agentpol-verify`).
 //!
 //! POLICY is a source file or a build directory (`build -o DIR`). Exit codes:
 //! 0 clean (warnings allowed), 1 error findings (skill escalation, a violated
@@ -9,9 +9,9 @@
 use crate::exit;
 use crate::manifest::VerifierSection;
 use crate::output::{self, Format, Level};
-use agentpol::diag::{Diag, Severity};
-use agentpol::ir::Policy;
-use agentpol::source::SourceMap;
+use agentpol_core::diag::{Diag, Severity};
+use agentpol_core::ir::Policy;
+use agentpol_core::source::SourceMap;
 use agentpol_verify::{FindingKind, Options, Report};
 use std::path::{Path, PathBuf};
 
@@ -72,7 +72,7 @@ pub fn load(path: &Path) -> Result<Loaded, u8> {
         // the text when the file (or the std module) is there unchanged.
         let mut sources = SourceMap::new();
         for f in &loaded.policy.files {
-            let std = agentpol::stdlib::MODULES
+            let std = agentpol_core::stdlib::MODULES
                 .iter()
                 .find(|(_, name, _)| *name == f.name)
                 .map(|(_, _, text)| text.to_string());

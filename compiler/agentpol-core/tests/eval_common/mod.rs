@@ -1,0 +1,372 @@
+//! Hand-built IR for the evaluator's tests (the checker is tested elsewhere;
+//! these tests must not depend on it).
+#![allow(dead_code)]
+
+use agentpol_core::ir::*;
+use agentpol_core::request::{Request, Resource};
+use agentpol_core::span::{FileId, Span};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\*` escapes),
+/// parsed by the checker's own glob parser.
+pub fn glob(pattern: &str) -> Glob {
+    agentpol_core::check::glob::parse_glob(pattern)
+        .unwrap_or_else(|e| panic!("bad test glob {pattern:?}: {}", e.message))
+}
+
+/// A Cedar `like` pattern: `*` a star, `\*` a literal star.
+pub fn like(pattern: &str) -> LikePattern {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => lit.push(chars.next().expect("dangling escape")),
+            '*' => {
+                if !lit.is_empty() {
+                    pieces.push(LikePiece::Lit(std::mem::take(&mut lit)));
+                }
+                pieces.push(LikePiece::Star);
+            }
+            c => lit.push(c),
+        }
+    }
+    if !lit.is_empty() {
+        pieces.push(LikePiece::Lit(lit));
+    }
+    LikePattern {
+        pattern: pattern.to_string(),
+        pieces,
+    }
+}
+
+/// `api.github.com` or `*.github.com`.
+pub fn domain(text: &str) -> Host {
+    Host::Domain(domain_pat(text))
+}
+
+pub fn domain_pat(text: &str) -> DomainPattern {
+    match text.strip_prefix("*.") {
+        Some(rest) => DomainPattern {
+            name: rest.to_string(),
+            wildcard: true,
+        },
+        None => DomainPattern {
+            name: text.to_string(),
+            wildcard: false,
+        },
+    }
+}
+
+pub fn cidr(text: &str) -> Host {
+    Host::Cidr(text.parse().expect("test CIDR"))
+}
+
+pub fn src(line: u32, col: u32) -> SourceRef {
+    SourceRef {
+        span: Span {
+            file: FileId(0),
+            start: 0,
+            end: 0,
+        },
+        line,
+        col,
+    }
+}
+
+pub fn rule(id: &str, effect: Effect, action: Action, matcher: Matcher) -> Rule {
+    // A distinct, deterministic line per id keeps reasons readable in snapshots.
+    let line = id.bytes().map(u32::from).sum::<u32>() % 97 + 1;
+    Rule {
+        id: RuleId(id.to_string()),
+        effect,
+        action,
+        matcher,
+        src: src(line, 5),
+        origin: Origin::default(),
+    }
+}
+
+pub fn fs(id: &str, effect: Effect, action: Action, globs: &[&str]) -> Rule {
+    rule(
+        id,
+        effect,
+        action,
+        Matcher::Fs {
+            globs: globs.iter().map(|g| glob(g)).collect(),
+        },
+    )
+}
+
+pub fn exec(id: &str, effect: Effect, binaries: &[&str], args: Option<(&[&str], bool)>) -> Rule {
+    rule(
+        id,
+        effect,
+        Action::Exec,
+        Matcher::Exec {
+            binaries: binaries.iter().map(|g| glob(g)).collect(),
+            args: args.map(|(items, rest)| ArgsPattern {
+                items: items.iter().map(|p| like(p)).collect(),
+                rest,
+            }),
+        },
+    )
+}
+
+pub fn net(
+    id: &str,
+    effect: Effect,
+    action: Action,
+    proto: Proto,
+    hosts: Option<Vec<Host>>,
+    ports: Option<Vec<(u16, u16)>>,
+) -> Rule {
+    rule(
+        id,
+        effect,
+        action,
+        Matcher::Net {
+            proto,
+            hosts,
+            ports: ports.map(|ps| {
+                ps.into_iter()
+                    .map(|(lo, hi)| PortRange { lo, hi })
+                    .collect()
+            }),
+        },
+    )
+}
+
+pub fn tool_rule(id: &str, effect: Effect, tool: Option<&str>, conditions: Vec<Atom>) -> Rule {
+    rule(
+        id,
+        effect,
+        Action::Call,
+        Matcher::Tool {
+            tool: tool.map(str::to_string),
+            conditions,
+        },
+    )
+}
+
+pub fn env_rule(id: &str, effect: Effect, vars: &[&str]) -> Rule {
+    rule(
+        id,
+        effect,
+        Action::ReadEnv,
+        Matcher::Env {
+            vars: vars.iter().map(|v| v.to_string()).collect(),
+        },
+    )
+}
+
+pub fn atom(test: Test) -> Atom {
+    Atom {
+        negated: false,
+        test,
+    }
+}
+
+pub fn not(test: Test) -> Atom {
+    Atom {
+        negated: true,
+        test,
+    }
+}
+
+pub fn arg(name: &str) -> Operand {
+    Operand {
+        arg: name.to_string(),
+        field: None,
+    }
+}
+
+pub fn url_part(name: &str, field: UrlField) -> Operand {
+    Operand {
+        arg: name.to_string(),
+        field: Some(field),
+    }
+}
+
+pub fn s(v: &str) -> Value {
+    Value::Str(v.to_string())
+}
+
+pub fn set(items: &[Value]) -> SetOperand {
+    SetOperand::Lit(items.iter().cloned().collect::<BTreeSet<_>>())
+}
+
+pub fn tool_sig(name: &str, args: &[(&str, ArgType)]) -> ToolSig {
+    ToolSig {
+        name: name.to_string(),
+        args: args
+            .iter()
+            .map(|(n, ty)| ArgSig {
+                name: n.to_string(),
+                ty: *ty,
+                secret: false,
+            })
+            .collect(),
+        labels: Vec::new(),
+        src: src(1, 1),
+    }
+}
+
+pub fn param_sig(name: &str, ty: ParamType) -> ParamSig {
+    ParamSig {
+        name: name.to_string(),
+        ty,
+        src: src(1, 1),
+    }
+}
+
+pub fn skill(name: &str, rules: Vec<Rule>) -> Skill {
+    Skill {
+        name: name.to_string(),
+        rules,
+        src: src(1, 1),
+    }
+}
+
+pub fn agent(name: &str, rules: Vec<Rule>, skills: Vec<Skill>) -> Agent {
+    Agent {
+        name: name.to_string(),
+        home: Some("/home/agent".into()),
+        scope: Scope::Cgroup {
+            path: format!("agentpol/{name}"),
+        },
+        resolvers: Vec::new(),
+        selector: None,
+        rules,
+        skills,
+        src: src(1, 1),
+    }
+}
+
+pub fn policy(agents: Vec<Agent>) -> Policy {
+    Policy {
+        ir_version: IR_VERSION,
+        files: vec![FileInfo {
+            name: "test.agentpol".into(),
+            sha256: String::new(),
+        }],
+        agents,
+        tools: Vec::new(),
+        params: Vec::new(),
+        secrets: Vec::new(),
+        assertions: Vec::new(),
+        tests: Vec::new(),
+    }
+}
+
+/// A one-agent policy (agent `a`).
+pub fn one_agent(rules: Vec<Rule>) -> Policy {
+    policy(vec![agent("a", rules, Vec::new())])
+}
+
+pub fn fs_req(agent: &str, action: Action, path: &str) -> Request {
+    Request {
+        agent: agent.into(),
+        skill: None,
+        resource: Resource::Fs {
+            action,
+            path: path.into(),
+        },
+    }
+}
+
+pub fn skill_req(mut r: Request, skill: &str) -> Request {
+    r.skill = Some(skill.into());
+    r
+}
+
+pub fn exec_req(agent: &str, path: &str, args: &[&str]) -> Request {
+    Request {
+        agent: agent.into(),
+        skill: None,
+        resource: Resource::Exec {
+            path: path.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+        },
+    }
+}
+
+pub fn net_req(
+    agent: &str,
+    action: Action,
+    proto: Proto,
+    addr: Option<&str>,
+    domain: Option<&str>,
+    port: u16,
+) -> Request {
+    Request {
+        agent: agent.into(),
+        skill: None,
+        resource: Resource::Net {
+            action,
+            proto,
+            addr: addr.map(|a| a.parse().expect("test address")),
+            domain: domain.map(str::to_string),
+            port,
+        },
+    }
+}
+
+/// A tool request; `args` and `params` are JSON objects.
+pub fn tool_req(
+    agent: &str,
+    tool: &str,
+    args: serde_json::Value,
+    params: serde_json::Value,
+) -> Request {
+    let to_map = |v: serde_json::Value| -> BTreeMap<String, serde_json::Value> {
+        v.as_object()
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    };
+    Request {
+        agent: agent.into(),
+        skill: None,
+        resource: Resource::Tool {
+            tool: tool.into(),
+            args: to_map(args),
+            params: to_map(params),
+            tainted: Vec::new(),
+            secrets: BTreeMap::new(),
+        },
+    }
+}
+
+pub fn env_req(agent: &str, var: &str) -> Request {
+    Request {
+        agent: agent.into(),
+        skill: None,
+        resource: Resource::Env { var: var.into() },
+    }
+}
+
+/// The effect, panicking with the error if the request was not decidable.
+pub fn effect(p: &Policy, r: &Request) -> Effect {
+    match agentpol_core::eval::evaluate(p, r) {
+        Ok(d) => d.effect,
+        Err(e) => panic!("request error:\n{e}"),
+    }
+}
+
+/// Ids of the deciding rules.
+pub fn deciding(p: &Policy, r: &Request) -> Vec<String> {
+    agentpol_core::eval::evaluate(p, r)
+        .expect("decidable")
+        .deciding
+        .iter()
+        .map(|m| m.id.0.clone())
+        .collect()
+}
+
+/// The error code of an undecidable request.
+pub fn error_code(p: &Policy, r: &Request) -> &'static str {
+    match agentpol_core::eval::evaluate(p, r) {
+        Ok(d) => panic!("expected a request error, got {d:?}"),
+        Err(e) => e.code.code,
+    }
+}

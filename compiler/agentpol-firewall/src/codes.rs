@@ -1,0 +1,158 @@
+//! Diagnostic codes of the firewall backend (`AP07xx`).
+//!
+//! `AP0701`–`AP0707` come from emission (they point into the policy source);
+//! `AP0710`–`AP0716` come from the host when a ruleset is applied (they carry no
+//! source span: the `agentpolc` binary renders them without a snippet).
+
+agentpol_core::diagnostic_codes! {
+    list FIREWALL_CODES;
+
+    BAD_CGROUP_PATH = "AP0701", "bad-cgroup-path",
+        "an agent's cgroup path cannot be written into a firewall rule",
+        "An agent scoped by cgroup (`scope cgroup \"agentpol/openclaw\"`) is matched in \
+nftables by `socket cgroupv2 level N \"<path>\"` and in iptables by `-m cgroup --path`. \
+The path must be relative to the cgroup2 mount, made of non-empty components without \
+`.` or `..`, and contain only printable ASCII other than `\"`, `\\` and `/` inside a \
+component (the rule text is quoted, and a quote would let the path break out of it). \
+nftables also limits the depth the `level` keyword can reach.\n\n\
+Why it is an error: a rule that cannot name the agent's cgroup cannot scope the \
+agent's traffic, and the firewall must not guess another cgroup.\n\n\
+How to fix: use a plain path such as\n\n    agent openclaw { scope cgroup \"agentpol/openclaw\" }\n\n\
+or leave the scope out to get the default `agentpol/<agent>`.";
+
+    BAD_PORT_RANGE = "AP0702", "firewall-bad-port-range",
+        "a port range in the IR is empty or contains port 0",
+        "Ports in rules are 1..=65535 and a range `lo..hi` needs `lo <= hi`; the checker \
+rejects anything else (AP0303), so this diagnostic means the IR given to the firewall \
+backend was not produced by the checker or was edited by hand.\n\n\
+What the backend does: it fails closed. An `allow` with a bad range is left out (it \
+allows nothing); a `deny` with a bad range is widened to every port. The build fails \
+because this is an error.\n\n\
+How to fix: rebuild the IR from the source with `agentpolc build`, and write ports as\n\n    \
+net { allow connect tcp 192.0.2.10 port 8000..8080 }";
+
+    MAPPED_V4_IN_V6 = "AP0703", "ipv4-mapped-network",
+        "an IPv4-mapped IPv6 network is treated as its IPv4 network",
+        "The semantics match an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) as its IPv4 \
+address, in rules and in requests. On the wire a dual-stack socket that connects to \
+`::ffff:192.0.2.1` sends an IPv4 packet to 192.0.2.1, so the firewall can only ever see \
+the IPv4 form. The checker stores such networks as IPv4; this warning means the IR held \
+one in IPv6 form (a `/96` or longer inside `::ffff:0:0/96`).\n\n\
+What the backend does: it puts the network in the rule's IPv4 set, exactly as the \
+semantics say, and nothing in the IPv6 set.\n\n\
+How to fix: write the IPv4 address directly:\n\n    net { allow connect tcp 192.0.2.1 port 443 }";
+
+    UNRESOLVED_DOMAIN = "AP0704", "unresolved-domain",
+        "a domain rule has no resolution, so the firewall fails closed for it",
+        "A firewall sees addresses, not names. Domain targets (`\"api.github.com\"`) are \
+resolved when the ruleset is applied (`agentpolc apply --target nft` resolves each name \
+through the agent's resolvers and records the resolver and TTL in the ruleset). A \
+ruleset built without a resolution for a name fails closed: an `allow` for the name \
+allows nothing here, and a `deny` is widened to every address (within the rule's \
+protocol and ports). Both are listed in the loss report.\n\n\
+How to fix: apply the policy with `agentpolc apply --target nft`, which resolves names \
+at load time; re-apply when the names' addresses change. Or name addresses instead:\n\n    \
+net { allow connect tcp 140.82.112.0/20 port 443 }";
+
+    WILDCARD_DOMAIN = "AP0705", "wildcard-domain-at-l3",
+        "a wildcard domain cannot be enforced by a firewall",
+        "`*.example.com` matches every name under example.com; the set of addresses those \
+names resolve to is unknowable when the ruleset is loaded, so no address set expresses \
+it.\n\n\
+What the backend does (fail closed): an `allow` with a wildcard domain allows nothing \
+at this layer; a `deny` is widened to every address within the rule's protocol and \
+ports. Both are listed in the loss report. Another layer that sees names (the tool \
+gate's URL checks) can enforce the name itself.\n\n\
+How to fix: list the exact names the agent needs,\n\n    \
+net { allow connect tcp { \"api.example.com\", \"cdn.example.com\" } port 443 }\n\n\
+or accept the loss report for this target.";
+
+    INCOMING_NOT_FILTERED = "AP0706", "incoming-not-filtered",
+        "this target cannot attribute incoming traffic to the agent, so `listen` is not enforced here",
+        "`listen` rules are enforced by the nftables target in its `input` chain, where \
+`socket cgroupv2` looks up the receiving socket and so finds the agent's listeners. Two \
+cases cannot do that: agents scoped by uid (`meta skuid` and `-m owner` only work on \
+locally generated packets), and the iptables target (`-m cgroup` in INPUT only sees \
+sockets found by early demultiplexing, never a listener). There, incoming connections \
+to the agent's sockets are not filtered at all: the default deny of `listen` does not \
+hold at this layer, and `deny listen` rules are listed in the loss report as enforced by \
+the kernel backend (its bind hook).\n\n\
+How to fix: scope the agent by cgroup and use the `nft` target,\n\n    \
+agent openclaw { scope cgroup \"agentpol/openclaw\" }\n\n\
+or rely on the kernel backend for `listen`.";
+
+    BAD_LOG_PREFIX = "AP0707", "bad-log-prefix",
+        "the log prefix is too long or contains characters a ruleset cannot quote",
+        "The final drop of each agent chain can log with a prefix (`--log-prefix`). \
+nftables accepts at most 127 bytes and iptables' LOG target at most 29; both print the \
+prefix verbatim into the kernel log, so it must be printable ASCII without `\"` or `\\`.\n\n\
+How to fix: use a short prefix such as `agentpol drop: `.";
+
+    CGROUP2_NOT_FOUND = "AP0710", "cgroup2-not-mounted",
+        "no cgroup2 file system is mounted where nftables can see it",
+        "nftables resolves `socket cgroupv2` paths relative to `/sys/fs/cgroup` when the \
+ruleset is loaded. agentpolc reads `/proc/self/mountinfo` to find the cgroup2 mount and \
+writes paths relative to `/sys/fs/cgroup` (on hybrid hosts the cgroup2 mount is \
+`/sys/fs/cgroup/unified`, so paths start with `unified/`). When no cgroup2 mount exists, \
+or it is mounted outside `/sys/fs/cgroup`, agents scoped by cgroup cannot be matched.\n\n\
+How to fix: mount cgroup2 (`mount -t cgroup2 none /sys/fs/cgroup`, or the `unified` \
+directory on a hybrid host), or scope the agents by uid:\n\n    agent openclaw { scope uid 1001 }";
+
+    NFT_MISSING = "AP0711", "nft-missing",
+        "the nft program was not found or could not be run",
+        "`agentpolc apply --target nft` loads the ruleset with the `nft` program (nftables): \
+it checks the file with `nft -c -f`, loads it with `nft -f` and lists it back with \
+`nft -j list table inet agentpol`. agentpolc does not talk to the kernel's netlink \
+interface itself, so without the program nothing can be loaded. Nothing was changed: \
+the previous `table inet agentpol`, if any, is still loaded as it was.\n\n\
+How to fix: install nftables and make sure `nft` is on PATH for the user running \
+agentpolc (root, or a user with CAP_NET_ADMIN), for example\n\n    \
+apt-get install nftables\n    sudo agentpolc apply --target nft --policy build/";
+
+    NFT_TOO_OLD = "AP0712", "nft-too-old",
+        "the installed nft is too old for agent-scoped rules",
+        "Agent scoping uses `socket cgroupv2 level N`, which nftables understands from \
+version 0.9.9 on (with Linux 5.13 or later); older versions reject the ruleset or, \
+worse, parse it differently. agentpolc reads the version from `nft --version` and \
+refuses anything older or unreadable. Nothing was changed.\n\n\
+How to fix: upgrade nftables, or build the iptables target instead (`--target iptables`).";
+
+    NFT_REJECTED = "AP0713", "nft-rejected",
+        "nft refused the ruleset",
+        "Before loading, agentpolc runs `nft -c -f FILE` (check only); the whole file is one \
+transaction, so a refusal changes nothing. Common causes: an agent's cgroup directory \
+does not exist (nft resolves cgroup paths when loading; `apply` creates them first, so \
+this means it could not), a kernel without nf_tables or the socket expression, or \
+missing privileges. nft's own message is shown below.\n\n\
+How to fix: read nft's message; run as root; create the cgroup directories; then apply \
+again.";
+
+    APPLY_VERIFY_FAILED = "AP0714", "apply-verify-failed",
+        "the loaded ruleset does not match what was emitted",
+        "After loading, agentpolc lists `table inet agentpol` back as JSON and compares its \
+chains, sets and rule comments with what it emitted. A mismatch means something changed \
+the table concurrently or nft translated the ruleset differently. agentpolc removes the \
+table again, so no half-understood ruleset stays loaded (the agent's traffic is then \
+not filtered by agentpol at all, which the message says).\n\n\
+How to fix: make sure no other tool manages `table inet agentpol`, then apply again.";
+
+    RESOLVE_FAILED = "AP0715", "domain-resolution-failed",
+        "a domain in the policy could not be resolved when applying",
+        "Domain targets are resolved when the ruleset is applied. A name that did not \
+resolve (no answer, timeout, no resolver reachable) is treated as resolving to no \
+address: an `allow` for it allows nothing and a `deny` is widened to every address \
+within the rule's protocol and ports (fail closed). The loss report says so.\n\n\
+How to fix: check the agent's `resolvers` and the name, then apply again. DNS \
+changes always need a re-apply.";
+
+    NOT_PRIVILEGED = "AP0716", "apply-needs-privileges",
+        "loading a firewall ruleset needs root or CAP_NET_ADMIN",
+        "`agentpolc apply` changes the kernel's packet filter and creates cgroup \
+directories; both need root (or CAP_NET_ADMIN and write access to the cgroup2 mount). \
+agentpolc stops at the first step that was refused, before loading anything, so \
+nothing was changed and the previous ruleset (if any) stays loaded. Running the \
+agent without its firewall is the caller's decision, not agentpolc's.\n\n\
+How to fix: run apply as root, for example\n\n    \
+sudo agentpolc apply --target nft --policy build/\n\n\
+or grant CAP_NET_ADMIN and write access to the agents' cgroup directories.";
+}

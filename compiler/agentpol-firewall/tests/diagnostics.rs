@@ -1,0 +1,311 @@
+//! One rendered snapshot per diagnostic code of the firewall backend, and a
+//! check that every registered code has one and a real explanation.
+
+use agentpol_core::diag::{render_human, Diag};
+use agentpol_core::ir::{Action::*, Effect::*, Proto::*, Scope};
+use agentpol_core::source::SourceMap;
+use agentpol_firewall::fixture::{cgroup, net, Fixture};
+use agentpol_firewall::{emit_iptables, emit_nft, host, Options, FIREWALL_CODES};
+use std::collections::BTreeSet;
+
+fn first(diags: &[Diag], code: &'static str) -> Diag {
+    diags
+        .iter()
+        .find(|d| d.code.code == code)
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "no {code} in {:?}",
+                diags.iter().map(|d| d.code.code).collect::<Vec<_>>()
+            )
+        })
+}
+
+fn check(code: &'static str, d: &Diag, sources: &SourceMap) {
+    assert_eq!(d.code.code, code);
+    assert!(!d.help.is_empty(), "{code} has no help");
+    insta::assert_snapshot!(code, render_human(d, sources, false, 100));
+}
+
+fn one_agent(text: &str, scope: Scope, rules: &[(&str, agentpol_core::ir::Rule)]) -> Fixture {
+    let mut f = Fixture::new(text);
+    let rules: Vec<_> = rules.iter().map(|(_, r)| r.clone()).collect();
+    let a = f.agent("a", scope, "agent a");
+    a.rules = rules;
+    f
+}
+
+fn opts() -> Options {
+    Options {
+        cgroup_root: "unified".into(),
+        ..Options::default()
+    }
+}
+
+#[test]
+fn ap0701_bad_cgroup_path() {
+    let text = "agent a {\n  scope cgroup \"agentpol//a\"\n}\n";
+    let f = one_agent(text, cgroup("agentpol//a"), &[]);
+    let out = emit_nft(&f.policy, &opts());
+    check("AP0701", &first(&out.diagnostics, "AP0701"), &f.sources());
+    // A quote would break out of the rule's string.
+    let f = one_agent(text, cgroup("agentpol/a\" accept"), &[]);
+    let d = first(&emit_nft(&f.policy, &opts()).diagnostics, "AP0701");
+    assert!(d.message.contains("'\"'"), "{}", d.message);
+}
+
+#[test]
+fn ap0702_bad_port_range() {
+    let text = "agent a {\n  net { allow connect tcp 192.0.2.1 port 0 }\n}\n";
+    let mut f = Fixture::new(text);
+    let r = net(
+        &f,
+        "a",
+        "p0",
+        Allow,
+        Connect,
+        Tcp,
+        &["192.0.2.1"],
+        &[(0, 0)],
+        "allow connect",
+    );
+    f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
+    let out = emit_nft(&f.policy, &opts());
+    check("AP0702", &first(&out.diagnostics, "AP0702"), &f.sources());
+    // Fail closed: the allow is gone from the script.
+    let script = String::from_utf8(out.artifacts[0].contents.clone()).unwrap();
+    assert!(!script.contains("a/net/p0"), "{script}");
+    // A bad deny is widened to every port instead.
+    let mut f = Fixture::new(text);
+    let r = net(
+        &f,
+        "a",
+        "d",
+        Deny,
+        Connect,
+        Tcp,
+        &["192.0.2.1"],
+        &[(9, 1)],
+        "allow connect",
+    );
+    f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
+    let script =
+        String::from_utf8(emit_nft(&f.policy, &opts()).artifacts[0].contents.clone()).unwrap();
+    assert!(
+        script.contains("ip daddr @a_r0_v4 meta l4proto tcp counter reject"),
+        "{script}"
+    );
+}
+
+#[test]
+fn ap0703_mapped_network() {
+    let text = "agent a {\n  net { allow connect tcp \"::ffff:192.0.2.0/120\" }\n}\n";
+    let mut f = Fixture::new(text);
+    let r = net(
+        &f,
+        "a",
+        "m",
+        Allow,
+        Connect,
+        Tcp,
+        &["::ffff:192.0.2.0/120"],
+        &[],
+        "allow connect",
+    );
+    f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
+    let out = emit_nft(&f.policy, &opts());
+    check("AP0703", &first(&out.diagnostics, "AP0703"), &f.sources());
+    let script = String::from_utf8(out.artifacts[0].contents.clone()).unwrap();
+    assert!(script.contains("elements = { 192.0.2.0/24 }"), "{script}");
+    assert!(!script.contains("ipv6_addr"), "{script}");
+}
+
+#[test]
+fn ap0704_unresolved_domain() {
+    let text = "agent a {\n  net { allow connect tcp \"api.example.com\" port 443 }\n}\n";
+    let mut f = Fixture::new(text);
+    let r = net(
+        &f,
+        "a",
+        "d",
+        Allow,
+        Connect,
+        Tcp,
+        &["api.example.com"],
+        &[(443, 443)],
+        "allow connect",
+    );
+    f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
+    check(
+        "AP0704",
+        &first(&emit_nft(&f.policy, &opts()).diagnostics, "AP0704"),
+        &f.sources(),
+    );
+}
+
+#[test]
+fn ap0705_wildcard_domain() {
+    let text = "agent a {\n  net { deny connect tcp \"*.evil.example\" }\n}\n";
+    let mut f = Fixture::new(text);
+    let r = net(
+        &f,
+        "a",
+        "w",
+        Deny,
+        Connect,
+        Tcp,
+        &["*.evil.example"],
+        &[],
+        "deny connect",
+    );
+    f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
+    check(
+        "AP0705",
+        &first(&emit_nft(&f.policy, &opts()).diagnostics, "AP0705"),
+        &f.sources(),
+    );
+}
+
+#[test]
+fn ap0706_incoming_not_filtered() {
+    let text = "agent a {\n  scope uid 1001\n  net { allow listen tcp port 8080 }\n}\n";
+    let mut f = Fixture::new(text);
+    let r = net(
+        &f,
+        "a",
+        "l",
+        Allow,
+        Listen,
+        Tcp,
+        &[],
+        &[(8080, 8080)],
+        "allow listen",
+    );
+    f.agent("a", Scope::Uid { uid: 1001 }, "agent a").rules = vec![r];
+    check(
+        "AP0706",
+        &first(&emit_nft(&f.policy, &opts()).diagnostics, "AP0706"),
+        &f.sources(),
+    );
+    // The iptables target says so for cgroup agents too, even without listen rules.
+    let f2 = one_agent(text, cgroup("agentpol/a"), &[]);
+    first(&emit_iptables(&f2.policy, &opts()).diagnostics, "AP0706");
+    // nft with a cgroup agent filters incoming traffic: no warning.
+    assert!(emit_nft(&f2.policy, &opts()).diagnostics.is_empty());
+}
+
+#[test]
+fn ap0707_bad_log_prefix() {
+    let text = "agent a {\n}\n";
+    let f = one_agent(text, cgroup("agentpol/a"), &[]);
+    let o = Options {
+        log_prefix: Some("agentpol: this prefix is longer than 29 bytes".into()),
+        ..opts()
+    };
+    let d = first(&emit_iptables(&f.policy, &o).diagnostics, "AP0707");
+    check("AP0707", &d, &f.sources());
+    // nft allows 127 bytes.
+    assert!(emit_nft(&f.policy, &o).diagnostics.is_empty());
+    let o = Options {
+        log_prefix: Some("quote\"".into()),
+        ..opts()
+    };
+    first(&emit_nft(&f.policy, &o).diagnostics, "AP0707");
+}
+
+#[test]
+fn ap0710_cgroup2_not_found() {
+    let d = host::cgroup_root_from_mountinfo("30 23 0:26 / /mnt/cg rw - cgroup2 none rw\n")
+        .unwrap_err();
+    check("AP0710", &d, &SourceMap::new());
+}
+
+#[test]
+fn ap0711_nft_missing() {
+    check(
+        "AP0711",
+        &host::nft_missing("No such file or directory (os error 2)"),
+        &SourceMap::new(),
+    );
+}
+
+#[test]
+fn ap0712_nft_too_old() {
+    let d = host::check_nft_version("nftables v0.9.8 (E.D.S.)").unwrap_err();
+    check("AP0712", &d, &SourceMap::new());
+}
+
+#[test]
+fn ap0713_nft_rejected() {
+    let stderr = "Error: cgroupv2 path fails: No such file or directory\nsocket cgroupv2 level 2 \"unified/agentpol/a\" jump a_out\n                       ^^^^^^^^^^^^^^^^^^^^\n";
+    check(
+        "AP0713",
+        &host::nft_rejected("check", stderr),
+        &SourceMap::new(),
+    );
+}
+
+#[test]
+fn ap0714_apply_verify_failed() {
+    check(
+        "AP0714",
+        &host::verify_failed("chain a_out_tcp missing", true),
+        &SourceMap::new(),
+    );
+}
+
+#[test]
+fn ap0715_resolve_failed() {
+    check(
+        "AP0715",
+        &host::resolve_failed("api.example.com", "timed out after 2 s asking 192.0.2.53"),
+        &SourceMap::new(),
+    );
+}
+
+#[test]
+fn ap0716_not_privileged() {
+    check(
+        "AP0716",
+        &host::not_privileged("nft: Operation not permitted"),
+        &SourceMap::new(),
+    );
+}
+
+/// Tests may run in any order, so this checks the registry against the test
+/// functions in this file rather than against what ran.
+#[test]
+fn every_code_has_a_test_and_an_explanation() {
+    let tested: BTreeSet<&str> = [
+        "AP0701", "AP0702", "AP0703", "AP0704", "AP0705", "AP0706", "AP0707", "AP0710", "AP0711",
+        "AP0712", "AP0713", "AP0714", "AP0715", "AP0716",
+    ]
+    .into_iter()
+    .collect();
+    let registered: BTreeSet<&str> = FIREWALL_CODES.iter().map(|c| c.code).collect();
+    assert_eq!(tested, registered);
+    let src = include_str!("diagnostics.rs");
+    for c in FIREWALL_CODES {
+        assert!(c.code.starts_with("AP07"), "{} outside AP07xx", c.code);
+        assert!(
+            src.contains(&format!("fn {}_", c.code.to_lowercase())),
+            "no test fn for {}",
+            c.code
+        );
+        assert!(
+            c.explanation.len() > 300,
+            "{} has a short explanation",
+            c.code
+        );
+        assert!(
+            c.explanation.contains("fix"),
+            "{} explanation says no fix",
+            c.code
+        );
+        assert!(
+            agentpol_core::diag::lookup(c.code).is_none(),
+            "{} collides with a core code",
+            c.code
+        );
+    }
+}
