@@ -53,6 +53,8 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Show what a new policy grants or refuses that an old one did not.
     Diff(cmd::diff::Args),
+    /// Enforce the policy on an agent's MCP tool calls (a stdio proxy).
+    Gate(cmd::gate::Args),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Apply(a) => cmd::apply::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Diff(a) => cmd::diff::run(a),
+        Command::Gate(a) => cmd::gate::run(a),
     };
     ExitCode::from(code)
 }
