@@ -10,10 +10,10 @@
 mod firewall_support;
 
 use agentpol_core::ir::{Action::*, Effect::*, Proto, Scope};
-use agentpol_firewall::fixture::{self, cgroup, net, Fixture};
 use agentpol_firewall::lower::{lower, Layer};
 use agentpol_firewall::validate::{expected, Ct, Hook, Packet, SocketCtx, Verdict};
 use agentpol_firewall::{emit_iptables, emit_nft, Options};
+use agentpol_testkit::net_fixture::{self, cgroup, net, Fixture};
 use firewall_support::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,4 +1,21 @@
 //! Everything that touches the host at run time: probing the kernel (cgroup v2
-//! mount, Landlock ABI, BPF support), resolving domains, managing cgroups and
-//! loading firewall rules. Build output never depends on it: host facts are
-//! looked up at `apply`/`run` time only.
+//! mount), resolving domains, managing cgroups and loading firewall rules.
+//! Build output never depends on it: host facts are looked up at `apply`/`run`
+//! time only, and `build` stays a pure function of the source and its flags.
+//!
+//! * [`host`]: host facts (the cgroup2 mount, from `/proc/self/mountinfo`).
+//! * [`cgroup`]: the agents' cgroup directories (created before nft loads).
+//! * [`dns`]: resolving the policy's domains when a ruleset is applied.
+//! * [`nft`]: loading `table inet agentpol` with check, verify and rollback.
+//! * [`codes`]: the diagnostics of all of these (`AP0710`–`AP0719`).
+//!
+//! Depends on `agentpol-core` and on `agentpol-firewall` (whose pure emitter
+//! and translation validator it drives); nothing here is needed to build.
+
+pub mod cgroup;
+pub mod codes;
+pub mod dns;
+pub mod host;
+pub mod nft;
+
+pub use codes::RUNTIME_CODES;
