@@ -10,6 +10,7 @@ PACKAGES=(
   nftables iptables iproute2   # firewall backend tests (nft -c, netns)
   util-linux                   # nsenter and setpriv for the firewall namespace tests
   python3                      # /usr/bin/python3 as the test client in namespaces
+  neovim                       # the editor client test (tests/editor_nvim.rs; Debian 0.7.2)
 )
 
 missing=()

@@ -53,6 +53,8 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Show what a new policy grants or refuses that an old one did not.
     Diff(cmd::diff::Args),
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp(cmd::lsp::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::run(a),
         Command::Apply(a) => cmd::apply::run(a),
         Command::Verify(a) => cmd::verify::run(a),
+        Command::Lsp(a) => cmd::lsp::run(a),
         Command::Diff(a) => cmd::diff::run(a),
     };
     ExitCode::from(code)

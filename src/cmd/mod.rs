@@ -9,6 +9,7 @@ pub mod diff;
 pub mod eval;
 pub mod explain;
 pub mod fmt;
+pub mod lsp;
 pub mod test;
 pub mod verify;
 

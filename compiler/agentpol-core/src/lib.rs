@@ -11,6 +11,7 @@
 //! * [`eval`]: the reference evaluator over the IR, the oracle for every backend.
 //! * [`request`]: requests and decisions.
 //! * [`diag`]: diagnostics with stable codes.
+//! * [`analysis`]: plain-data editor queries (definition, references, hover, outline, completion).
 //!
 //! Architecture invariant: this crate does no IO. Files come through a
 //! [`source::Loader`]; the standard library is compiled in ([`stdlib`]).
@@ -19,6 +20,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod analysis;
 pub mod backend;
 pub mod check;
 pub mod diag;

@@ -57,6 +57,7 @@ use ctx::{Checker, DefKind};
 
 pub use cond::MAX_DISJUNCTS;
 pub use glob::MAX_ALTERNATIVES;
+pub use load::import_alias;
 pub use names::MAX_SET_ELEMS;
 use std::collections::{HashMap, HashSet};
 
