@@ -2,3 +2,8 @@
 //! mount, Landlock ABI, BPF support), resolving domains, managing cgroups and
 //! loading firewall rules. Build output never depends on it: host facts are
 //! looked up at `apply`/`run` time only.
+
+pub mod landlock;
+pub mod landlock_plan;
+pub mod enforcer_plan;
+pub mod supervisor;
