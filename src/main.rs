@@ -53,6 +53,15 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Show what a new policy grants or refuses that an old one did not.
     Diff(cmd::diff::Args),
+    /// Start a command as an agent, confined by the kernel (Landlock, no network), and supervise it.
+    Run(cmd::run::Args),
+    /// List runs and leftovers of killed supervisors.
+    Status(cmd::status::Args),
+    /// Remove what runs with a dead supervisor left behind.
+    Cleanup(cmd::cleanup::Args),
+    /// The child side of `run` (internal).
+    #[command(hide = true)]
+    Confine(cmd::run::ConfineArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +88,10 @@ fn main() -> ExitCode {
         Command::Apply(a) => cmd::apply::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Diff(a) => cmd::diff::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Status(a) => cmd::status::run(a),
+        Command::Cleanup(a) => cmd::cleanup::run(a),
+        Command::Confine(a) => cmd::run::confine(a),
     };
     ExitCode::from(code)
 }

@@ -52,7 +52,9 @@ pub struct Plan {
 impl Plan {
     /// True when no kind has a loss and every kind has an enforcer.
     pub fn exact(&self) -> bool {
-        self.kinds.iter().all(|k| k.enforcer.is_some() && k.losses.is_empty())
+        self.kinds
+            .iter()
+            .all(|k| k.enforcer.is_some() && k.losses.is_empty())
     }
     /// Kinds that nothing here can enforce.
     pub fn missing(&self) -> Vec<&KindPlan> {
@@ -65,7 +67,11 @@ fn env_removed(rules: &[Rule], secret_vars: &BTreeSet<String>) -> BTreeSet<Strin
     let mut deny = BTreeSet::new();
     for r in rules {
         if let Matcher::Env { vars } = &r.matcher {
-            let set = if r.effect == Effect::Allow { &mut allow } else { &mut deny };
+            let set = if r.effect == Effect::Allow {
+                &mut allow
+            } else {
+                &mut deny
+            };
             set.extend(vars.iter().cloned());
         }
     }
@@ -113,20 +119,28 @@ pub fn plan(
             .iter()
             .flat_map(|p| p.losses.iter())
             .filter(|l| {
-                l.rule.as_ref().is_none_or(|id| {
-                    all_rules().any(|r| &r.id == id && r.kind() == kind)
-                })
+                l.rule
+                    .as_ref()
+                    .is_none_or(|id| all_rules().any(|r| &r.id == id && r.kind() == kind))
             })
             .cloned()
             .collect();
         losses.dedup();
         let (enforcer, missing) = if caps.landlock_abi == 0 {
-            (None, Some("Landlock (Linux ≥ 5.13 with `landlock` in the lsm= boot list)".to_owned()))
+            (
+                None,
+                Some("Landlock (Linux ≥ 5.13 with `landlock` in the lsm= boot list)".to_owned()),
+            )
         } else {
             losses.extend(crate::landlock::abi_losses(caps.landlock_abi));
             (Some(format!("landlock (ABI {})", caps.landlock_abi)), None)
         };
-        kinds.push(KindPlan { kind, enforcer, missing, losses });
+        kinds.push(KindPlan {
+            kind,
+            enforcer,
+            missing,
+            losses,
+        });
     }
     // net: no per-address enforcer in this build yet; the sound approximation
     // is no network at all (an empty namespace), exact when nothing is allowed.

@@ -127,7 +127,9 @@ impl std::fmt::Display for LandlockError {
 pub fn restrict_self(plan: &LandlockPlan, abi: u32) -> Result<(), LandlockError> {
     let abi = abi_of(abi);
     if abi == ABI::Unsupported {
-        return Err(LandlockError("Landlock is not available on this kernel".into()));
+        return Err(LandlockError(
+            "Landlock is not available on this kernel".into(),
+        ));
     }
     let handled = AccessFs::from_all(abi);
     let err = |e: landlock::RulesetError| LandlockError(e.to_string());
@@ -146,9 +148,12 @@ pub fn restrict_self(plan: &LandlockPlan, abi: u32) -> Result<(), LandlockError>
         if access.is_empty() {
             continue;
         }
-        let fd = PathFd::new(&g.path)
-            .map_err(|e| LandlockError(format!("cannot open {} for a Landlock rule: {e}", g.path)))?;
-        let is_dir = std::fs::metadata(&g.path).map(|m| m.is_dir()).unwrap_or(false);
+        let fd = PathFd::new(&g.path).map_err(|e| {
+            LandlockError(format!("cannot open {} for a Landlock rule: {e}", g.path))
+        })?;
+        let is_dir = std::fs::metadata(&g.path)
+            .map(|m| m.is_dir())
+            .unwrap_or(false);
         if !is_dir {
             access &= AccessFs::from_file(abi);
         }

@@ -97,7 +97,12 @@ impl Right {
     pub fn dir_only(self) -> bool {
         matches!(
             self,
-            Right::ReadDir | Right::MakeReg | Right::MakeDir | Right::RemoveFile | Right::RemoveDir | Right::Refer
+            Right::ReadDir
+                | Right::MakeReg
+                | Right::MakeDir
+                | Right::RemoveFile
+                | Right::RemoveDir
+                | Right::Refer
         )
     }
 }
@@ -342,7 +347,13 @@ impl ActionCtx<'_> {
     }
 }
 
-type GrantMap = BTreeMap<String, (std::collections::BTreeSet<Right>, std::collections::BTreeSet<RuleId>)>;
+type GrantMap = BTreeMap<
+    String,
+    (
+        std::collections::BTreeSet<Right>,
+        std::collections::BTreeSet<RuleId>,
+    ),
+>;
 
 struct Planner<'h> {
     host: &'h dyn HostFs,
@@ -558,7 +569,11 @@ mod tests {
             self.kind(path).map(|_| path.to_owned())
         }
         fn children(&self, path: &str) -> Vec<String> {
-            let prefix = if path == "/" { "/".to_owned() } else { format!("{path}/") };
+            let prefix = if path == "/" {
+                "/".to_owned()
+            } else {
+                format!("{path}/")
+            };
             let mut out: Vec<String> = self
                 .0
                 .iter()
@@ -575,23 +590,48 @@ mod tests {
     fn rules(body: &str) -> Vec<Rule> {
         let src = format!("version 1\nagent a {{\n{body}\n}}\n");
         let comp = agentpol_core::compile("t.agentpol", &src, &NoFiles);
-        let policy = comp.policy.unwrap_or_else(|| panic!("{:?}", comp.diagnostics));
-        policy.agents.into_iter().next().map(|a| a.rules).unwrap_or_default()
+        let policy = comp
+            .policy
+            .unwrap_or_else(|| panic!("{:?}", comp.diagnostics));
+        policy
+            .agents
+            .into_iter()
+            .next()
+            .map(|a| a.rules)
+            .unwrap_or_default()
     }
 
     fn grants(p: &LandlockPlan) -> Vec<(String, Vec<Right>)> {
-        p.grants.iter().map(|g| (g.path.clone(), g.rights.clone())).collect()
+        p.grants
+            .iter()
+            .map(|g| (g.path.clone(), g.rights.clone()))
+            .collect()
     }
 
     const TREE: &[&str] = &[
-        "/w/", "/w/.env", "/w/a.txt", "/w/src/", "/w/src/main.rs", "/w/src/key.pem", "/usr/",
-        "/usr/bin/", "/usr/bin/git", "/usr/bin/sudo",
+        "/w/",
+        "/w/.env",
+        "/w/a.txt",
+        "/w/src/",
+        "/w/src/main.rs",
+        "/w/src/key.pem",
+        "/usr/",
+        "/usr/bin/",
+        "/usr/bin/git",
+        "/usr/bin/sudo",
     ];
 
     #[test]
     fn a_whole_tree_without_denies_is_one_subtree_grant() {
-        let p = plan(&rules(r#"fs { allow read "/w/**" }"#), &Fake::new(TREE), Limits::default());
-        assert_eq!(grants(&p), vec![("/w".into(), vec![Right::ReadFile, Right::ReadDir])]);
+        let p = plan(
+            &rules(r#"fs { allow read "/w/**" }"#),
+            &Fake::new(TREE),
+            Limits::default(),
+        );
+        assert_eq!(
+            grants(&p),
+            vec![("/w".into(), vec![Right::ReadFile, Right::ReadDir])]
+        );
         assert!(p.losses.is_empty(), "{:?}", p.losses);
     }
 
@@ -605,15 +645,28 @@ mod tests {
         let paths: Vec<String> = p.grants.iter().map(|g| g.path.clone()).collect();
         assert_eq!(paths, vec!["/w/a.txt", "/w/src"]);
         // The file grant carries no directory rights.
-        assert_eq!(p.grants.first().map(|g| g.rights.clone()), Some(vec![Right::ReadFile]));
-        assert!(p.losses.iter().any(|l| l.message.contains("expanded at start")));
+        assert_eq!(
+            p.grants.first().map(|g| g.rights.clone()),
+            Some(vec![Right::ReadFile])
+        );
+        assert!(p
+            .losses
+            .iter()
+            .any(|l| l.message.contains("expanded at start")));
         assert_eq!(p.expanded_entries, 3);
     }
 
     #[test]
     fn suffix_globs_become_expansions_of_existing_files() {
-        let p = plan(&rules(r#"fs { allow read "/w/src/*.pem" }"#), &Fake::new(TREE), Limits::default());
-        assert_eq!(grants(&p), vec![("/w/src/key.pem".into(), vec![Right::ReadFile])]);
+        let p = plan(
+            &rules(r#"fs { allow read "/w/src/*.pem" }"#),
+            &Fake::new(TREE),
+            Limits::default(),
+        );
+        assert_eq!(
+            grants(&p),
+            vec![("/w/src/key.pem".into(), vec![Right::ReadFile])]
+        );
     }
 
     #[test]
@@ -623,9 +676,15 @@ mod tests {
             &Fake::new(TREE),
             Limits::default(),
         );
-        assert_eq!(grants(&p), vec![("/usr/bin/git".into(), vec![Right::Execute])]);
+        assert_eq!(
+            grants(&p),
+            vec![("/usr/bin/git".into(), vec![Right::Execute])]
+        );
         assert_eq!(p.losses.len(), 1);
-        assert!(p.losses.iter().all(|l| l.message.contains("argument patterns")));
+        assert!(p
+            .losses
+            .iter()
+            .all(|l| l.message.contains("argument patterns")));
     }
 
     #[test]
@@ -633,7 +692,10 @@ mod tests {
         let p = plan(
             &rules(r#"fs { allow read "/w/**"  deny read "/w/.env" }"#),
             &Fake::new(TREE),
-            Limits { max_depth: 12, max_entries: 2 },
+            Limits {
+                max_depth: 12,
+                max_entries: 2,
+            },
         );
         assert!(p.truncated);
         assert!(p.losses.iter().any(|l| l.message.contains("limit")));
@@ -642,15 +704,29 @@ mod tests {
 
     #[test]
     fn a_directory_named_without_its_tree_is_not_granted() {
-        let p = plan(&rules(r#"fs { allow read "/w" }"#), &Fake::new(TREE), Limits::default());
+        let p = plan(
+            &rules(r#"fs { allow read "/w" }"#),
+            &Fake::new(TREE),
+            Limits::default(),
+        );
         assert!(p.grants.is_empty());
-        assert!(p.losses.iter().any(|l| l.message.contains("is a directory")));
+        assert!(p
+            .losses
+            .iter()
+            .any(|l| l.message.contains("is a directory")));
     }
 
     #[test]
     fn missing_paths_are_reported_not_granted() {
-        let p = plan(&rules(r#"fs { allow read "/nope/**" }"#), &Fake::new(TREE), Limits::default());
+        let p = plan(
+            &rules(r#"fs { allow read "/nope/**" }"#),
+            &Fake::new(TREE),
+            Limits::default(),
+        );
         assert!(p.grants.is_empty());
-        assert!(p.losses.iter().any(|l| l.message.contains("does not exist")));
+        assert!(p
+            .losses
+            .iter()
+            .any(|l| l.message.contains("does not exist")));
     }
 }

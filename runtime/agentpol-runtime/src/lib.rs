@@ -3,7 +3,7 @@
 //! loading firewall rules. Build output never depends on it: host facts are
 //! looked up at `apply`/`run` time only.
 
+pub mod enforcer_plan;
 pub mod landlock;
 pub mod landlock_plan;
-pub mod enforcer_plan;
 pub mod supervisor;

@@ -56,7 +56,12 @@ pub fn run_id(principal: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format!("{}-{}-{}", principal.replace('.', "_"), std::process::id(), secs)
+    format!(
+        "{}-{}-{}",
+        principal.replace('.', "_"),
+        std::process::id(),
+        secs
+    )
 }
 
 /// What one run created, written to `STATE_ROOT/<id>/run.json`.
@@ -76,7 +81,10 @@ pub struct RunState {
 
 /// Creates the run's state directory (mode 0700) under `root`.
 pub fn create_state_dir(root: &Path, id: &str) -> std::io::Result<PathBuf> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(root)?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)?;
     let dir = root.join(id);
     fs::DirBuilder::new().mode(0o700).create(&dir)?;
     // The umask may have narrowed it further; never wider.
@@ -152,13 +160,20 @@ mod tests {
         let mi = "24 30 0:22 / /sys rw - sysfs sysfs rw\n\
                   35 25 0:30 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw\n\
                   36 25 0:31 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n";
-        assert_eq!(cgroup2_mount(mi), Some(PathBuf::from("/sys/fs/cgroup/unified")));
-        assert_eq!(cgroup2_mount("24 30 0:22 / /sys rw - sysfs sysfs rw\n"), None);
+        assert_eq!(
+            cgroup2_mount(mi),
+            Some(PathBuf::from("/sys/fs/cgroup/unified"))
+        );
+        assert_eq!(
+            cgroup2_mount("24 30 0:22 / /sys rw - sysfs sysfs rw\n"),
+            None
+        );
     }
 
     #[test]
     fn users_by_name_or_uid() {
-        let pw = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/:/usr/sbin/nologin\n";
+        let pw =
+            "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/:/usr/sbin/nologin\n";
         let n = find_user(pw, "nobody").map(|u| (u.uid, u.gid));
         assert_eq!(n, Some((65534, 65534)));
         assert_eq!(find_user(pw, "0").map(|u| u.name), Some("root".into()));
