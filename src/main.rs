@@ -55,6 +55,15 @@ enum Command {
     Diff(cmd::diff::Args),
     /// Run the language server on stdin/stdout (for editors).
     Lsp(cmd::lsp::Args),
+    /// Start a command as an agent, confined by the kernel (Landlock, no network), and supervise it.
+    Run(cmd::run::Args),
+    /// List runs and leftovers of killed supervisors.
+    Status(cmd::status::Args),
+    /// Remove what runs with a dead supervisor left behind.
+    Cleanup(cmd::cleanup::Args),
+    /// The child side of `run` (internal).
+    #[command(hide = true)]
+    Confine(cmd::run::ConfineArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +91,10 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Lsp(a) => cmd::lsp::run(a),
         Command::Diff(a) => cmd::diff::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Status(a) => cmd::status::run(a),
+        Command::Cleanup(a) => cmd::cleanup::run(a),
+        Command::Confine(a) => cmd::run::confine(a),
     };
     ExitCode::from(code)
 }

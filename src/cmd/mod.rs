@@ -5,11 +5,14 @@ pub mod authorize;
 pub mod bench;
 pub mod build;
 pub mod check;
+pub mod cleanup;
 pub mod diff;
 pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod lsp;
+pub mod run;
+pub mod status;
 pub mod test;
 pub mod verify;
 

@@ -8,6 +8,10 @@
 //! * [`dns`]: resolving the policy's domains when a ruleset is applied.
 //! * [`nft`]: loading `table inet agentpol` with check, verify and rollback.
 //! * [`codes`]: the diagnostics of all of these (`AP0710`–`AP0719`).
+//! * [`landlock_plan`], [`landlock`]: the agent's fs/exec rules as a Landlock
+//!   ruleset (sound expansion, losses) and applying it to the current process.
+//! * [`enforcer_plan`]: which enforcer takes each rule kind on this host.
+//! * [`supervisor`]: run ids, state directories and the per-run cgroup of `run`.
 //!
 //! Depends on `agentpol-core` and on `agentpol-firewall` (whose pure emitter
 //! and translation validator it drives); nothing here is needed to build.
@@ -17,5 +21,10 @@ pub mod codes;
 pub mod dns;
 pub mod host;
 pub mod nft;
+
+pub mod enforcer_plan;
+pub mod landlock;
+pub mod landlock_plan;
+pub mod supervisor;
 
 pub use codes::RUNTIME_CODES;
