@@ -18,6 +18,7 @@ pub mod matching;
 pub mod request_check;
 pub mod tests;
 mod validate;
+mod wildcard;
 
 use crate::diag::{codes, CodeInfo};
 use crate::ir::{Effect, Matcher, Policy, Rule, Scalar, SetOperand, Test, Value};
