@@ -90,6 +90,10 @@ fn build_dir(dir: &Path, with_cedar: bool) {
 }
 
 fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    run_bytes(args, stdin.map(str::as_bytes))
+}
+
+fn run_bytes(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_agentpolc"));
     cmd.args(args)
         .stdout(Stdio::piped())
@@ -98,12 +102,7 @@ fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
@@ -267,6 +266,53 @@ fn stdin_batches_decide_every_line() {
         Some(&mixed),
     );
     assert_eq!(code, 1);
+}
+
+/// Regression: a line that is not UTF-8 used to end the batch (later lines got
+/// no decision); an over-long line must be refused without being kept.
+#[test]
+fn stdin_bad_bytes_and_huge_lines_are_denied_and_the_batch_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    build_dir(&dir, true);
+    let mut input = Vec::new();
+    input.extend_from_slice(SEND_OK.as_bytes());
+    input.extend_from_slice(b"\n{\"agent\":\"open\xffclaw\"}\n");
+    input.extend_from_slice(format!("{SSH}\n").as_bytes());
+    input.extend_from_slice(&vec![b' '; (1 << 20) + 10]);
+    input.extend_from_slice(format!("\n{SEND_OK}\n").as_bytes());
+    let (code, out, _) = run_bytes(
+        &[
+            "authorize",
+            "--policy",
+            dir.to_str().unwrap(),
+            "--stdin",
+            "--format",
+            "json",
+        ],
+        Some(&input),
+    );
+    assert_eq!(code, 2, "bad lines make the batch exit 2: {out}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let effects: Vec<&str> = lines
+        .iter()
+        .map(|v| v["effect"].as_str().unwrap())
+        .collect();
+    assert_eq!(effects, ["allow", "deny", "deny", "deny", "allow"], "{out}");
+    assert_eq!(lines[1]["error"]["code"], "AP0801");
+    assert_eq!(lines[1]["input"], "<stdin>:2");
+    assert!(
+        lines[1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("offset 14"),
+        "{out}"
+    );
+    assert_eq!(lines[3]["error"]["code"], "AP0816");
+    assert_eq!(lines[4]["input"], "<stdin>:5");
 }
 
 #[test]
