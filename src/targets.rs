@@ -46,5 +46,6 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         .chain(agentpol_cedar::all_codes())
         .chain(agentpol_firewall::FIREWALL_CODES.iter().copied())
         .chain(agentpol_verify::VERIFY_CODES.iter().copied())
+        .chain(crate::codes::CLI_CODES.iter().copied())
         .collect()
 }
