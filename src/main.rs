@@ -5,12 +5,19 @@
 //! take `--policy DIR|FILE` (a build directory with `manifest.json`, or a source).
 //! Exit codes are shared by all subcommands (see [`exit`]).
 
+// First: its print macros shadow std's for every module declared after it.
+#[macro_use]
+mod out;
+
 mod cmd;
+mod codes;
+mod enforcement;
 mod exit;
 mod loader;
 mod manifest;
 mod output;
 mod request_io;
+mod suppress;
 mod targets;
 
 use clap::{Parser, Subcommand};

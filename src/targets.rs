@@ -49,5 +49,6 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         .chain(agentpol_firewall::FIREWALL_CODES.iter().copied())
         .chain(agentpol_runtime::RUNTIME_CODES.iter().copied())
         .chain(agentpol_verify::VERIFY_CODES.iter().copied())
+        .chain(crate::codes::CLI_CODES.iter().copied())
         .collect()
 }

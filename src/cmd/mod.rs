@@ -19,10 +19,10 @@ pub mod verify;
 use crate::exit;
 use std::path::Path;
 
-/// Compiles `file`, printing an IO error (and returning exit code 2) if it cannot be read.
+/// Compiles `file`, printing a read error (and returning exit code 2) if it cannot be read.
 pub fn compile_or_exit(file: &Path) -> Result<agentpol_core::Compilation, u8> {
-    crate::loader::compile_file(file).map_err(|msg| {
-        eprintln!("error: {msg}");
+    crate::loader::compile_file(file).map_err(|err| {
+        crate::loader::report(&err);
         exit::USAGE
     })
 }
