@@ -71,6 +71,8 @@ enum Command {
     /// The child side of `run` (internal).
     #[command(hide = true)]
     Confine(cmd::run::ConfineArgs),
+    /// Enforce the policy on an agent's MCP tool calls (a stdio proxy).
+    Gate(cmd::gate::Args),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +104,7 @@ fn main() -> ExitCode {
         Command::Status(a) => cmd::status::run(a),
         Command::Cleanup(a) => cmd::cleanup::run(a),
         Command::Confine(a) => cmd::run::confine(a),
+        Command::Gate(a) => cmd::gate::run(a),
     };
     ExitCode::from(code)
 }

@@ -13,6 +13,7 @@ pub mod fmt;
 pub mod lsp;
 pub mod run;
 pub mod status;
+pub mod gate;
 pub mod test;
 pub mod verify;
 
