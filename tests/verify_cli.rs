@@ -5,7 +5,7 @@
 use agentpol_core::ir::{
     Action, ArgType, Atom, Effect, Matcher, Operand, Policy, Scalar, Test, Value,
 };
-use agentpol_verify::build::{agent, fs, policy, rule, skill, tool};
+use agentpol_testkit::verify_build::{agent, fs, policy, rule, skill, tool};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -3,3 +3,5 @@
 //! production crate ships test helpers.
 
 pub mod net_fixture;
+pub mod verify_build;
+pub mod verify_gen;
