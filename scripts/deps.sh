@@ -11,6 +11,8 @@ PACKAGES=(
   util-linux                   # nsenter and setpriv for the firewall namespace tests
   python3                      # /usr/bin/python3 as the test client in namespaces
   neovim                       # the editor client test (tests/editor_nvim.rs; Debian 0.7.2)
+  python3-venv                 # the MCP Python SDK for the gate's tests (tests/mcp/requirements.txt)
+  nodejs npm                   # the MCP filesystem server (tests/mcp) and the VS Code extension (editor/vscode)
 )
 
 missing=()

@@ -138,7 +138,7 @@ fn print_plan(policy: &Policy, plan: &Plan, json: bool) {
             (Some(e), true) => format!("{e}: exact"),
             (Some(e), false) => format!("{e}: approximated ({} loss entries)", k.losses.len()),
         };
-        println!("  {:<5} → {how}", k.kind.to_string());
+        println!("  {:<5} → {how}", format!("{:?}", k.kind).to_lowercase());
         if let Some(m) = &k.missing {
             println!("          needs {m}");
         }
@@ -258,7 +258,7 @@ pub fn run(args: Args) -> u8 {
         print_plan(&policy, &plan, false);
         for k in missing {
             eprintln!(
-                "error: no enforcer for `{}` rules on this host; needs {}",
+                "error: no enforcer for `{:?}` rules on this host; needs {}",
                 k.kind,
                 k.missing.as_deref().unwrap_or("an enforcer")
             );

@@ -23,7 +23,7 @@ use agentpol_core::eval::request_check::ParamValue;
 use agentpol_core::eval::RequestError;
 use agentpol_core::ir::{
     Action, ArgType, ArgsPattern, CmpOp, DomainPattern, Effect, Glob, Host, LikePattern, LikePiece,
-    Matcher, Piece, Policy, PortRange, Proto, RuleId, Scalar, Segment, SetOperand, SourceRef, Test,
+    Matcher, Policy, PortRange, Proto, RuleId, Scalar, Segment, SetOperand, SourceRef, Test,
     ToolSig, UrlField, Value,
 };
 use agentpol_core::request::{Decision, MatchedRule, Request};
