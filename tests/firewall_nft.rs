@@ -207,7 +207,7 @@ fn validate_policy(
     }
 
     let lowered = lower(policy, opts, Layer::Nft);
-    let oracle = |p: &Policy, r: &agentpol_core::request::Request| fixture::decide(p, r);
+    let oracle = |p: &Policy, r: &agentpol_core::request::Request| net_fixture::decide(p, r);
     let ps = probes(&lowered);
     let mut mismatches = Vec::new();
     for p in &ps {
@@ -307,7 +307,7 @@ fn translation_validation() {
     f.agent("a", cgroup(&path), "agent a").rules = rules;
     let o = options(&mount.nft_root);
     let lowered = lower(&f.policy, &o, Layer::Nft);
-    let oracle = |p: &Policy, r: &agentpol_core::request::Request| fixture::decide(p, r);
+    let oracle = |p: &Policy, r: &agentpol_core::request::Request| net_fixture::decide(p, r);
     let good = String::from_utf8(emit_nft(&f.policy, &o).artifacts[0].contents.clone()).unwrap();
     let mutants = [
         good.replacen("elements = { 53 }", "elements = { 54 }", 1),
