@@ -3,6 +3,7 @@
 
 use agentpol_cedar::testkit::*;
 use agentpol_core::ir::*;
+use agentpol_testkit::build_dir::{self, Target};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -51,42 +52,20 @@ fn fixture() -> Policy {
 /// Writes what `agentpolc build --target cedar -o DIR` writes.
 fn build_dir(dir: &Path, with_cedar: bool) {
     let policy = fixture();
-    std::fs::create_dir_all(dir.join("ir")).unwrap();
-    std::fs::write(
-        dir.join("ir/policy.json"),
-        serde_json::to_string_pretty(&policy).unwrap(),
-    )
-    .unwrap();
-    let out = agentpol_cedar::emit(&policy);
-    let mut targets = vec![
-        serde_json::json!({"name": "ir", "dir": "ir", "files": ["policy.json"], "lossless": true, "loss": []}),
-    ];
+    let mut targets = Vec::new();
     if with_cedar {
-        std::fs::create_dir_all(dir.join("cedar")).unwrap();
-        for a in &out.artifacts {
-            std::fs::write(dir.join("cedar").join(&a.path), &a.contents).unwrap();
-        }
-        targets.push(serde_json::json!({
-            "name": "cedar", "dir": "cedar",
-            "files": out.artifacts.iter().map(|a| a.path.clone()).collect::<Vec<_>>(),
-            "lossless": out.loss.is_empty(), "loss": out.loss,
-        }));
+        let out = agentpol_cedar::emit(&policy);
+        targets.push(Target {
+            name: "cedar".into(),
+            files: out
+                .artifacts
+                .iter()
+                .map(|a| (a.path.clone(), a.contents.clone()))
+                .collect(),
+            loss: serde_json::to_value(&out.loss).unwrap(),
+        });
     }
-    let manifest = serde_json::json!({
-        "manifest_version": 1,
-        "agentpolc_version": "test",
-        "ir_version": IR_VERSION,
-        "source": {"root": "openclaw.agentpol", "files": policy.files, "sha256": "x"},
-        "ir": "ir/policy.json",
-        "targets": targets,
-        "verifier": {"status": "not-run", "detail": "", "errors": 0, "warnings": 0, "unknown": 0},
-        "tests": {"expectations": 0, "failed": 0},
-    });
-    std::fs::write(
-        dir.join("manifest.json"),
-        serde_json::to_string_pretty(&manifest).unwrap(),
-    )
-    .unwrap();
+    build_dir::write(dir, &policy, &targets);
 }
 
 fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
@@ -345,6 +324,12 @@ fn bad_policy_inputs_exit_2() {
     let pol = dir.join("cedar/policies.cedar");
     let text = std::fs::read_to_string(&pol).unwrap();
     std::fs::write(&pol, text.replacen("@id(", "@nid(", 1)).unwrap();
+    // An artefact edited after the build is refused before it is parsed.
+    let (code, _, err) = run(&["authorize", "--policy", d, "--request", r], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("AP0904"), "{err}");
+    // Hashed as if built that way, the broken Cedar text is a parse error.
+    build_dir::rehash(&dir);
     let (code, _, err) = run(&["authorize", "--policy", d, "--request", r], None);
     assert_eq!(code, 2);
     assert!(err.contains("AP0604"), "{err}");

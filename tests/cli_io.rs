@@ -190,7 +190,7 @@ fn non_regular_and_oversized_files_are_coded_errors() {
     let f = write(
         dir.path(),
         "imp.agentpol",
-        b"import \"/dev/zero\"\nagent a { home \"/home/a\" }\n",
+        b"import \"/dev/zero\" as z\nagent a { home \"/home/a\" }\n",
     );
     let o = agentpolc(&["check", &f]);
     assert_eq!(code(&o), 1, "{}", text(&o));
@@ -357,7 +357,12 @@ fn fmt_check_takes_directories_and_prints_a_diff() {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join("nested");
     std::fs::create_dir(&sub).unwrap();
-    write(dir.path(), "ok.agentpol", PASSING.as_bytes());
+    // Already in `fmt`'s layout: no diff for it.
+    write(
+        dir.path(),
+        "ok.agentpol",
+        b"agent a {\n  home \"/home/a\"\n  fs {\n    allow read \"~/**\"\n  }\n}\n",
+    );
     let messy = write(
         &sub,
         "messy.agentpol",

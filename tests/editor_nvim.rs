@@ -1,5 +1,5 @@
 //! A real editor client: headless Neovim (Debian's 0.7, `vim.lsp.start_client`
-//! + `vim.lsp.buf_attach_client`) opens a policy with a planted error through
+//! and `vim.lsp.buf_attach_client`) opens a policy with a planted error through
 //! `agentpolc lsp` and reports the diagnostic and a go-to-definition result.
 //!
 //! Opt-in with `AGENTPOL_EDITOR_TESTS=1` (CI sets it): asked for, a missing

@@ -16,27 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_agentpolc");
 /// Writes a build directory (manifest + IR) for `f` under `tmp`.
 fn build_dir(tmp: &TempDir, f: &Fixture) -> String {
     let dir = tmp.0.join("build");
-    std::fs::create_dir_all(dir.join("ir")).unwrap();
-    std::fs::write(
-        dir.join("ir/policy.json"),
-        serde_json::to_vec_pretty(&f.policy).unwrap(),
-    )
-    .unwrap();
-    let manifest = serde_json::json!({
-        "manifest_version": 1,
-        "agentpolc_version": "test",
-        "ir_version": agentpol_core::ir::IR_VERSION,
-        "source": {"root": "policy.agentpol", "files": f.policy.files, "sha256": ""},
-        "ir": "ir/policy.json",
-        "targets": [],
-        "verifier": {"status": "not-run", "detail": "", "errors": 0, "warnings": 0, "unknown": 0},
-        "tests": {"expectations": 0, "failed": 0}
-    });
-    std::fs::write(
-        dir.join("manifest.json"),
-        serde_json::to_vec_pretty(&manifest).unwrap(),
-    )
-    .unwrap();
+    agentpol_testkit::build_dir::write(&dir, &f.policy, &[]);
     dir.to_string_lossy().into_owned()
 }
 

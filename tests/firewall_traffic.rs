@@ -349,8 +349,9 @@ fn real_traffic(target: Target) {
     let _server = spawn_ready(server, "peer server");
 
     let lowered = lower(&f.policy, &opts, layer);
-    let oracle =
-        |p: &agentpol_core::ir::Policy, r: &agentpol_core::request::Request| net_fixture::decide(p, r);
+    let oracle = |p: &agentpol_core::ir::Policy, r: &agentpol_core::request::Request| {
+        net_fixture::decide(p, r)
+    };
     let model = |c: &Case, hook: Hook, cg: &str, uid: u32| {
         let daddr: std::net::IpAddr = c.addr.parse().unwrap();
         let p = Packet {

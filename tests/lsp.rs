@@ -223,7 +223,10 @@ fn session_over_stdio() {
         json!({"uri": "agentpol-std:/secrets.agentpol"}),
     );
     let std_text = std_text.as_str().unwrap();
-    assert_eq!(d["range"]["start"], pos(std_text, "deny_all"));
+    // The name in `profile deny_all`, not the mention in a comment above it.
+    let mut at = pos(std_text, "profile deny_all");
+    at["character"] = json!(at["character"].as_u64().unwrap() + "profile ".len() as u64);
+    assert_eq!(d["range"]["start"], at);
 
     // References of `base`: its definition and its use.
     let mut p = doc_pos(GOOD, "base {");
@@ -324,7 +327,7 @@ fn bad_requests_get_errors_not_crashes() {
         r["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("surrogate"),
+            .contains("inside a character"),
         "{r}"
     );
     let r = c.request(

@@ -10,10 +10,10 @@ pub mod diff;
 pub mod eval;
 pub mod explain;
 pub mod fmt;
+pub mod gate;
 pub mod lsp;
 pub mod run;
 pub mod status;
-pub mod gate;
 pub mod test;
 pub mod verify;
 

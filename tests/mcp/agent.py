@@ -11,6 +11,7 @@ assert. Scenarios:
            that need approval (the approver decides); read a resource
 """
 import asyncio
+import os
 import json
 import re
 import sys
@@ -26,7 +27,8 @@ def text_of(result):
 async def main():
     scenario = sys.argv[1]
     cmd = sys.argv[sys.argv.index("--") + 1:]
-    params = StdioServerParameters(command=cmd[0], args=cmd[1:])
+    # The SDK passes only a few variables by default; the gate and its server need the test's.
+    params = StdioServerParameters(command=cmd[0], args=cmd[1:], env={**os.environ})
     out = {}
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:

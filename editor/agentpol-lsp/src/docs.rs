@@ -4,7 +4,8 @@
 //! is a few milliseconds; see the `didchange` bench), so there is no
 //! incremental state to keep consistent.
 
-use crate::position::{Encoder, Scan};
+use crate::position;
+use agentpol_core::source::LineIndex;
 use agentpol_core::source::Loader;
 use agentpol_core::span::{FileId, Span};
 use agentpol_core::Compilation;
@@ -104,7 +105,10 @@ impl Docs {
 impl Doc {
     /// The byte offset of an LSP position in this document.
     pub fn offset(&self, pos: lsp_types::Position) -> Result<u32, String> {
-        Scan(&self.text).offset(pos)
+        match self.comp.sources.get(self.comp.root) {
+            Some(f) if f.text == self.text => position::offset(f.lines(), pos),
+            _ => position::offset(&LineIndex::new(&self.text), pos),
+        }
     }
 
     /// The URI of a file of this compilation: the document itself, a std
@@ -119,14 +123,13 @@ impl Doc {
 
     /// The LSP range of a span in any file of this compilation.
     pub fn range(&self, span: Span) -> Range {
-        let text = self
-            .comp
-            .sources
-            .get(span.file)
-            .map(|f| f.text.as_str())
-            .unwrap_or("");
-        let enc = Scan(text);
-        Range::new(enc.position(span.start), enc.position(span.end))
+        match self.comp.sources.get(span.file) {
+            Some(f) => Range::new(
+                position::position(f.lines(), span.start),
+                position::position(f.lines(), span.end),
+            ),
+            None => Range::default(),
+        }
     }
 
     /// The LSP location of a span.

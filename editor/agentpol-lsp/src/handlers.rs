@@ -142,6 +142,9 @@ fn is_identifier(name: &str) -> bool {
         && !agentpol_core::syntax::lexer::KEYWORDS.contains(&name)
 }
 
+// lsp-types keys `WorkspaceEdit::changes` by `Uri`, whose cached parse
+// clippy counts as interior mutability; the keys are never mutated here.
+#[allow(clippy::mutable_key_type)]
 fn rename(s: &mut Server, p: RenameParams) -> R {
     if !is_identifier(&p.new_name) {
         return Err(Error::Params(format!(
@@ -343,6 +346,9 @@ fn whole_lines(doc: &Doc, span: Span) -> Range {
     )
 }
 
+// lsp-types keys `WorkspaceEdit::changes` by `Uri`, whose cached parse
+// clippy counts as interior mutability; the keys are never mutated here.
+#[allow(clippy::mutable_key_type)]
 fn action(doc: &Doc, title: String, edit: TextEdit) -> CodeActionOrCommand {
     let mut changes = HashMap::new();
     changes.insert(doc.uri.clone(), vec![edit]);

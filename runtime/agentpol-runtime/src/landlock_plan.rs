@@ -67,7 +67,9 @@ impl HostFs for RealFs {
 
 /// The rights the planner grants, independent of the `landlock` crate (so the
 /// plan is plain data); [`crate::landlock`] maps them to `AccessFs`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Right {
     /// Open a file for reading.
