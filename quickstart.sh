@@ -9,4 +9,5 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 cargo build --release --locked --bin agentpolc
-./target/release/agentpolc build examples/openclaw/openclaw.agentpol --target all -o out/openclaw "$@"
+# cargo puts the binary under CARGO_TARGET_DIR when it is set.
+"${CARGO_TARGET_DIR:-target}/release/agentpolc" build examples/openclaw/openclaw.agentpol --target all -o out/openclaw "$@"

@@ -10,12 +10,25 @@ PACKAGES=(
   nftables iptables iproute2   # firewall backend tests (nft -c, netns)
   util-linux                   # nsenter and setpriv for the firewall namespace tests
   python3                      # /usr/bin/python3 as the test client in namespaces
+  neovim                       # the editor client test (tests/editor_nvim.rs; Debian 0.7.2)
   python3-venv                 # the MCP Python SDK for the gate's tests (tests/mcp/requirements.txt)
+  nodejs npm                   # the MCP filesystem server (tests/mcp) and the VS Code extension (editor/vscode)
 )
+
+# Node from another source (e.g. NodeSource's nodejs, which bundles npm and
+# conflicts with Debian's npm package) counts as installed when its commands are there.
+provided_by_command() {
+  case "$1" in
+    nodejs) command -v node >/dev/null ;;
+    npm) command -v npm >/dev/null ;;
+    *) return 1 ;;
+  esac
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+  provided_by_command "$p" || missing+=("$p")
 done
 
 if [ "${1:-}" = "--print" ]; then

@@ -5,12 +5,19 @@
 //! take `--policy DIR|FILE` (a build directory with `manifest.json`, or a source).
 //! Exit codes are shared by all subcommands (see [`exit`]).
 
+// First: its print macros shadow std's for every module declared after it.
+#[macro_use]
+mod out;
+
 mod cmd;
+mod codes;
+mod enforcement;
 mod exit;
 mod loader;
 mod manifest;
 mod output;
 mod request_io;
+mod suppress;
 mod targets;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +60,17 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Show what a new policy grants or refuses that an old one did not.
     Diff(cmd::diff::Args),
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp(cmd::lsp::Args),
+    /// Start a command as an agent, confined by the kernel (Landlock, no network), and supervise it.
+    Run(cmd::run::Args),
+    /// List runs and leftovers of killed supervisors.
+    Status(cmd::status::Args),
+    /// Remove what runs with a dead supervisor left behind.
+    Cleanup(cmd::cleanup::Args),
+    /// The child side of `run` (internal).
+    #[command(hide = true)]
+    Confine(cmd::run::ConfineArgs),
     /// Enforce the policy on an agent's MCP tool calls (a stdio proxy).
     Gate(cmd::gate::Args),
 }
@@ -80,7 +98,12 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::run(a),
         Command::Apply(a) => cmd::apply::run(a),
         Command::Verify(a) => cmd::verify::run(a),
+        Command::Lsp(a) => cmd::lsp::run(a),
         Command::Diff(a) => cmd::diff::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Status(a) => cmd::status::run(a),
+        Command::Cleanup(a) => cmd::cleanup::run(a),
+        Command::Confine(a) => cmd::run::confine(a),
         Command::Gate(a) => cmd::gate::run(a),
     };
     ExitCode::from(code)

@@ -1,6 +1,10 @@
 //! `DIR/manifest.json`: what `build` wrote, read back by runtime commands.
 //!
 //! Versioned by [`MANIFEST_VERSION`]; documented in `lang-spec/build-output.md`.
+//! The manifest records the SHA-256 of every artefact, and [`load_policy`]
+//! verifies all of them before anything in the directory is used: an edited
+//! `ir/policy.json` would otherwise decide differently from the Cedar policy
+//! built next to it.
 
 use agentpol_core::backend::LossEntry;
 use agentpol_core::ir::{FileInfo, Policy};
@@ -8,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Version of the manifest format.
-pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_VERSION: u32 = 2;
 
 /// The build manifest.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -29,6 +33,27 @@ pub struct Manifest {
     pub verifier: VerifierSection,
     /// Results of the policy's `test` blocks.
     pub tests: TestSection,
+    /// Per agent: which targets enforce each kind of rule.
+    pub enforcement: Vec<crate::enforcement::AgentEnforcement>,
+    /// Every file written besides the manifest, with its hash (sorted by path).
+    pub artifacts: Vec<ArtifactHash>,
+}
+
+/// One file of a build directory and its content hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactHash {
+    /// Path relative to the manifest's directory, `/`-separated.
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Lower-case hex SHA-256 of the contents.
+    pub sha256: String,
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    agentpol_core::source::hex(&Sha256::digest(bytes))
 }
 
 /// Which sources a build came from.
@@ -77,8 +102,10 @@ pub struct VerifierSection {
 pub struct TestSection {
     /// Expectations checked.
     pub expectations: usize,
-    /// Expectations that failed.
+    /// Expectations that failed (computed by running the tests).
     pub failed: usize,
+    /// False when `build --no-tests` skipped them (`failed` is then 0 unchecked).
+    pub ran: bool,
 }
 
 /// SHA-256 identifying a set of input files.
@@ -104,31 +131,84 @@ pub struct LoadedPolicy {
     pub dir: Option<PathBuf>,
 }
 
+/// Reads a build directory's manifest and checks its version.
+fn read_manifest(dir: &Path) -> Result<Manifest, String> {
+    let mpath = dir.join("manifest.json");
+    let text = crate::loader::read_text(&mpath, crate::loader::MAX_ARTIFACT_BYTES)
+        .map_err(|e| format!("{e} (run `agentpolc build -o DIR` first)"))?;
+    // The version is read on its own first so an old manifest gets "rebuild it"
+    // rather than a missing-field message.
+    let version = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("manifest_version").and_then(|n| n.as_u64()));
+    if let Some(v) = version.filter(|v| *v != u64::from(MANIFEST_VERSION)) {
+        return Err(format!(
+            "[AP0905] {} has manifest version {v}, this agentpolc reads version {MANIFEST_VERSION}; rebuild it",
+            mpath.display(),
+        ));
+    }
+    serde_json::from_str(&text)
+        .map_err(|e| format!("[AP0905] {} is not a valid manifest: {e}", mpath.display()))
+}
+
+/// Reads one artefact of a verified build directory, checking its hash again
+/// (the file may have changed since [`load_policy`] verified it).
+pub fn read_artifact(dir: &Path, manifest: &Manifest, rel: &str) -> Result<Vec<u8>, String> {
+    let entry = manifest
+        .artifacts
+        .iter()
+        .find(|a| a.path == rel)
+        .ok_or_else(|| {
+            format!(
+                "[AP0904] {}: {rel} is not listed in the manifest; rebuild the directory",
+                dir.display()
+            )
+        })?;
+    let p = dir.join(rel);
+    let bytes = crate::loader::read_bytes(&p, crate::loader::MAX_ARTIFACT_BYTES)
+        .map_err(|e| e.to_string())?;
+    let actual = sha256(&bytes);
+    if actual != entry.sha256 {
+        return Err(format!(
+            "[AP0904] {} was changed after the build (sha256 {actual}, manifest says {}); rebuild the directory",
+            p.display(),
+            entry.sha256
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Checks that every artefact the manifest lists (and every target file and
+/// the IR) is present with the recorded hash.
+pub fn verify_artifacts(dir: &Path, manifest: &Manifest) -> Result<(), String> {
+    let mut needed: Vec<String> = vec![manifest.ir.clone()];
+    for t in &manifest.targets {
+        needed.extend(t.files.iter().map(|f| format!("{}/{f}", t.dir)));
+    }
+    for n in &needed {
+        if !manifest.artifacts.iter().any(|a| &a.path == n) {
+            return Err(format!(
+                "[AP0904] {}: {n} has no hash in the manifest; rebuild the directory",
+                dir.display()
+            ));
+        }
+    }
+    for a in &manifest.artifacts {
+        read_artifact(dir, manifest, &a.path)?;
+    }
+    Ok(())
+}
+
 /// Loads `--policy DIR|FILE`: a directory must hold `manifest.json` (from `build -o`);
 /// a file is compiled on the spot. Errors are messages for exit code 2 (or 1 for a
 /// policy with errors, which the caller reports).
 pub fn load_policy(path: &Path) -> Result<LoadedPolicy, String> {
     if path.is_dir() {
-        let mpath = path.join("manifest.json");
-        let text = std::fs::read_to_string(&mpath).map_err(|e| {
-            format!(
-                "cannot read {}: {e} (run `agentpolc build -o DIR` first)",
-                mpath.display()
-            )
-        })?;
-        let manifest: Manifest = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a valid manifest: {e}", mpath.display()))?;
-        if manifest.manifest_version != MANIFEST_VERSION {
-            return Err(format!(
-                "{} has manifest version {}, this agentpolc reads version {MANIFEST_VERSION}; rebuild it",
-                mpath.display(),
-                manifest.manifest_version
-            ));
-        }
+        let manifest = read_manifest(path)?;
+        verify_artifacts(path, &manifest)?;
         let ipath = path.join(&manifest.ir);
-        let itext = std::fs::read_to_string(&ipath)
-            .map_err(|e| format!("cannot read {}: {e}", ipath.display()))?;
-        let policy: Policy = serde_json::from_str(&itext)
+        let itext = read_artifact(path, &manifest, &manifest.ir)?;
+        let policy: Policy = serde_json::from_slice(&itext)
             .map_err(|e| format!("{} is not a valid IR file: {e}", ipath.display()))?;
         if policy.ir_version != agentpol_core::ir::IR_VERSION {
             return Err(format!(
@@ -144,7 +224,7 @@ pub fn load_policy(path: &Path) -> Result<LoadedPolicy, String> {
             dir: Some(path.to_path_buf()),
         })
     } else {
-        let comp = crate::loader::compile_file(path)?;
+        let comp = crate::loader::compile_file(path).map_err(|e| e.to_string())?;
         match comp.policy {
             Some(policy) => Ok(LoadedPolicy {
                 policy,

@@ -5,6 +5,10 @@ use agentpol_core::source::SourceMap;
 use serde_json::{json, Value};
 use std::io::IsTerminal;
 
+/// Version of every JSON document agentpolc prints (`format_version` field);
+/// raised when a field changes meaning or disappears.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
 /// How diagnostics and results are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum Format {
@@ -168,6 +172,7 @@ pub fn emit(
         Format::Json => {
             let c = count(diags);
             let mut doc = serde_json::Map::new();
+            doc.insert("format_version".into(), JSON_FORMAT_VERSION.into());
             doc.insert(
                 "diagnostics".into(),
                 json_diagnostics(diags, sources, level),

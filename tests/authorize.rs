@@ -3,6 +3,7 @@
 
 use agentpol_cedar::testkit::*;
 use agentpol_core::ir::*;
+use agentpol_testkit::build_dir::{self, Target};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -51,45 +52,27 @@ fn fixture() -> Policy {
 /// Writes what `agentpolc build --target cedar -o DIR` writes.
 fn build_dir(dir: &Path, with_cedar: bool) {
     let policy = fixture();
-    std::fs::create_dir_all(dir.join("ir")).unwrap();
-    std::fs::write(
-        dir.join("ir/policy.json"),
-        serde_json::to_string_pretty(&policy).unwrap(),
-    )
-    .unwrap();
-    let out = agentpol_cedar::emit(&policy);
-    let mut targets = vec![
-        serde_json::json!({"name": "ir", "dir": "ir", "files": ["policy.json"], "lossless": true, "loss": []}),
-    ];
+    let mut targets = Vec::new();
     if with_cedar {
-        std::fs::create_dir_all(dir.join("cedar")).unwrap();
-        for a in &out.artifacts {
-            std::fs::write(dir.join("cedar").join(&a.path), &a.contents).unwrap();
-        }
-        targets.push(serde_json::json!({
-            "name": "cedar", "dir": "cedar",
-            "files": out.artifacts.iter().map(|a| a.path.clone()).collect::<Vec<_>>(),
-            "lossless": out.loss.is_empty(), "loss": out.loss,
-        }));
+        let out = agentpol_cedar::emit(&policy);
+        targets.push(Target {
+            name: "cedar".into(),
+            files: out
+                .artifacts
+                .iter()
+                .map(|a| (a.path.clone(), a.contents.clone()))
+                .collect(),
+            loss: serde_json::to_value(&out.loss).unwrap(),
+        });
     }
-    let manifest = serde_json::json!({
-        "manifest_version": 1,
-        "agentpolc_version": "test",
-        "ir_version": IR_VERSION,
-        "source": {"root": "openclaw.agentpol", "files": policy.files, "sha256": "x"},
-        "ir": "ir/policy.json",
-        "targets": targets,
-        "verifier": {"status": "not-run", "detail": "", "errors": 0, "warnings": 0, "unknown": 0},
-        "tests": {"expectations": 0, "failed": 0},
-    });
-    std::fs::write(
-        dir.join("manifest.json"),
-        serde_json::to_string_pretty(&manifest).unwrap(),
-    )
-    .unwrap();
+    build_dir::write(dir, &policy, &targets);
 }
 
 fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    run_bytes(args, stdin.map(str::as_bytes))
+}
+
+fn run_bytes(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_agentpolc"));
     cmd.args(args)
         .stdout(Stdio::piped())
@@ -98,12 +81,7 @@ fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
@@ -269,6 +247,53 @@ fn stdin_batches_decide_every_line() {
     assert_eq!(code, 1);
 }
 
+/// Regression: a line that is not UTF-8 used to end the batch (later lines got
+/// no decision); an over-long line must be refused without being kept.
+#[test]
+fn stdin_bad_bytes_and_huge_lines_are_denied_and_the_batch_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    build_dir(&dir, true);
+    let mut input = Vec::new();
+    input.extend_from_slice(SEND_OK.as_bytes());
+    input.extend_from_slice(b"\n{\"agent\":\"open\xffclaw\"}\n");
+    input.extend_from_slice(format!("{SSH}\n").as_bytes());
+    input.extend_from_slice(&vec![b' '; (1 << 20) + 10]);
+    input.extend_from_slice(format!("\n{SEND_OK}\n").as_bytes());
+    let (code, out, _) = run_bytes(
+        &[
+            "authorize",
+            "--policy",
+            dir.to_str().unwrap(),
+            "--stdin",
+            "--format",
+            "json",
+        ],
+        Some(&input),
+    );
+    assert_eq!(code, 2, "bad lines make the batch exit 2: {out}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let effects: Vec<&str> = lines
+        .iter()
+        .map(|v| v["effect"].as_str().unwrap())
+        .collect();
+    assert_eq!(effects, ["allow", "deny", "deny", "deny", "allow"], "{out}");
+    assert_eq!(lines[1]["error"]["code"], "AP0801");
+    assert_eq!(lines[1]["input"], "<stdin>:2");
+    assert!(
+        lines[1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("offset 14"),
+        "{out}"
+    );
+    assert_eq!(lines[3]["error"]["code"], "AP0816");
+    assert_eq!(lines[4]["input"], "<stdin>:5");
+}
+
 #[test]
 fn bad_policy_inputs_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
@@ -299,6 +324,12 @@ fn bad_policy_inputs_exit_2() {
     let pol = dir.join("cedar/policies.cedar");
     let text = std::fs::read_to_string(&pol).unwrap();
     std::fs::write(&pol, text.replacen("@id(", "@nid(", 1)).unwrap();
+    // An artefact edited after the build is refused before it is parsed.
+    let (code, _, err) = run(&["authorize", "--policy", d, "--request", r], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("AP0904"), "{err}");
+    // Hashed as if built that way, the broken Cedar text is a parse error.
+    build_dir::rehash(&dir);
     let (code, _, err) = run(&["authorize", "--policy", d, "--request", r], None);
     assert_eq!(code, 2);
     assert!(err.contains("AP0604"), "{err}");

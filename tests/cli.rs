@@ -130,7 +130,7 @@ fn build_writes_manifest_and_ir_that_reload() {
 
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["manifest_version"], 1);
+    assert_eq!(manifest["manifest_version"], 2);
     assert_eq!(manifest["source"]["root"], OPENCLAW);
     let files = manifest["source"]["files"].as_array().unwrap();
     assert!(files.iter().any(|f| f["name"] == "std/openclaw.agentpol"));

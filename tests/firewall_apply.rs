@@ -7,7 +7,7 @@
 mod firewall_support;
 
 use agentpol_core::ir::{Action::*, Effect::*, Proto};
-use agentpol_firewall::fixture::{cgroup, net, Fixture};
+use agentpol_testkit::net_fixture::{cgroup, net, Fixture};
 use firewall_support::*;
 use std::process::{Command, Output};
 
@@ -16,27 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_agentpolc");
 /// Writes a build directory (manifest + IR) for `f` under `tmp`.
 fn build_dir(tmp: &TempDir, f: &Fixture) -> String {
     let dir = tmp.0.join("build");
-    std::fs::create_dir_all(dir.join("ir")).unwrap();
-    std::fs::write(
-        dir.join("ir/policy.json"),
-        serde_json::to_vec_pretty(&f.policy).unwrap(),
-    )
-    .unwrap();
-    let manifest = serde_json::json!({
-        "manifest_version": 1,
-        "agentpolc_version": "test",
-        "ir_version": agentpol_core::ir::IR_VERSION,
-        "source": {"root": "policy.agentpol", "files": f.policy.files, "sha256": ""},
-        "ir": "ir/policy.json",
-        "targets": [],
-        "verifier": {"status": "not-run", "detail": "", "errors": 0, "warnings": 0, "unknown": 0},
-        "tests": {"expectations": 0, "failed": 0}
-    });
-    std::fs::write(
-        dir.join("manifest.json"),
-        serde_json::to_vec_pretty(&manifest).unwrap(),
-    )
-    .unwrap();
+    agentpol_testkit::build_dir::write(&dir, &f.policy, &[]);
     dir.to_string_lossy().into_owned()
 }
 
@@ -118,19 +98,59 @@ fn refuses_missing_or_old_nft_without_changing_anything() {
 }
 
 #[test]
-fn dry_run_prints_the_ruleset_and_the_loss_report() {
+fn dry_run_refuses_what_the_real_run_refuses_and_prints_with_accept_loss() {
     let tmp = TempDir::new("dry");
     let dir = build_dir(&tmp, &sample("agentpol-test/dry"));
-    // No resolver answers on 127.0.0.1 here: the name fails closed.
+    // No resolver answers on 127.0.0.1 here: the name fails closed, so the
+    // ruleset approximates a rule, which a real run refuses without
+    // --accept-loss. A dry run used to exit 0 here (issue 11.4).
     let out = Command::new(BIN)
         .args(["apply", "--policy", &dir, "--dry-run"])
         .output()
         .unwrap();
     let (stdout, err) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(stdout.contains("table inet agentpol {"), "{stdout}");
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("pass --accept-loss"), "{err}");
+    assert!(!stdout.contains("table inet agentpol {"), "{stdout}");
     assert!(stdout.contains("loss: agent/net/svc"), "{stdout}");
     assert!(err.contains("AP0715") || err.contains("AP0704"), "{err}");
+
+    let out = Command::new(BIN)
+        .args(["apply", "--policy", &dir, "--dry-run", "--accept-loss"])
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(stdout.contains("table inet agentpol {"), "{stdout}");
+    assert!(err.contains("dry run: nothing was changed"), "{err}");
+    assert!(!std::path::Path::new("/sys/fs/cgroup/unified/agentpol-test/dry").exists());
+}
+
+/// A policy source whose only net rule names a wildcard domain: the firewall
+/// cannot express it (warning AP0705 with a span into the file, and a loss).
+const WILDCARD_POLICY: &str = "version 1\n\nagent w {\n  scope uid 4242\n  net {\n    allow connect tcp \"*.example.com\" port 443\n  }\n}\n";
+
+#[test]
+fn dry_run_decides_as_the_real_run_with_real_spans() {
+    let tmp = TempDir::new("dryspan");
+    let file = tmp.write("wild.agentpol", WILDCARD_POLICY);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["apply", "--policy", file.as_str()];
+        args.extend_from_slice(extra);
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        let (stdout, err) = text(&out);
+        (out.status.code(), stdout, err)
+    };
+    let (dry_code, dry_out, dry_err) = run(&["--dry-run"]);
+    // The real run stops at the same refusal, before anything is loaded.
+    let (real_code, real_out, real_err) = run(&[]);
+    assert_eq!(dry_code, Some(1), "{dry_err}");
+    assert_eq!(dry_code, real_code, "dry: {dry_err}\nreal: {real_err}");
+    assert_eq!(dry_err, real_err);
+    assert_eq!(dry_out, real_out);
+    assert!(dry_err.contains("AP0705"), "{dry_err}");
+    assert!(dry_err.contains("wild.agentpol:6:"), "{dry_err}");
+    assert!(!dry_err.contains("<unknown>"), "{dry_err}");
 }
 
 const FAKE_DNS: &str = r#"

@@ -6,10 +6,10 @@
 mod firewall_support;
 
 use agentpol_core::ir::{Action, Effect, Policy, Proto, Scope};
-use agentpol_firewall::fixture::{self, cgroup, net, Fixture};
 use agentpol_firewall::lower::{lower, Layer};
 use agentpol_firewall::validate::{expected, probes, Layout, Ruleset};
 use agentpol_firewall::{emit_iptables, emit_nft, Options, Resolution};
+use agentpol_testkit::net_fixture::{self, cgroup, net, Fixture};
 use firewall_support::*;
 
 /// A small deterministic generator (xorshift), so failures reproduce.
@@ -207,7 +207,7 @@ fn validate_policy(
     }
 
     let lowered = lower(policy, opts, Layer::Nft);
-    let oracle = |p: &Policy, r: &agentpol_core::request::Request| fixture::decide(p, r);
+    let oracle = |p: &Policy, r: &agentpol_core::request::Request| net_fixture::decide(p, r);
     let ps = probes(&lowered);
     let mut mismatches = Vec::new();
     for p in &ps {
@@ -307,7 +307,7 @@ fn translation_validation() {
     f.agent("a", cgroup(&path), "agent a").rules = rules;
     let o = options(&mount.nft_root);
     let lowered = lower(&f.policy, &o, Layer::Nft);
-    let oracle = |p: &Policy, r: &agentpol_core::request::Request| fixture::decide(p, r);
+    let oracle = |p: &Policy, r: &agentpol_core::request::Request| net_fixture::decide(p, r);
     let good = String::from_utf8(emit_nft(&f.policy, &o).artifacts[0].contents.clone()).unwrap();
     let mutants = [
         good.replacen("elements = { 53 }", "elements = { 54 }", 1),
@@ -476,4 +476,98 @@ fn replace_and_remove_are_atomic() {
     run(&mut ns.cmd("nft", &["-f", &remove]));
     let tables = String::from_utf8(run(&mut ns.cmd("nft", &["list", "tables"])).stdout).unwrap();
     assert_eq!(tables.trim(), "table inet other", "{tables}");
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_agentpolc");
+const OPENCLAW: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/examples/openclaw/openclaw.agentpol"
+);
+
+/// Runs `prefix... agentpolc build OPENCLAW --target nft,iptables -o DIR` and
+/// returns the nft file, the iptables v4 file and the IR.
+fn build_firewall_files(prefix: &[&str], dir: &std::path::Path) -> (String, String, Policy) {
+    let out = dir.to_string_lossy().into_owned();
+    let mut cmd = match prefix.split_first() {
+        Some((p, rest)) => {
+            let mut c = std::process::Command::new(p);
+            c.args(rest).arg(BIN);
+            c
+        }
+        None => std::process::Command::new(BIN),
+    };
+    let o = cmd
+        .args(["build", OPENCLAW, "--target", "nft,iptables", "-o", &out])
+        .output()
+        .expect("run agentpolc build");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let read =
+        |p: &str| std::fs::read_to_string(dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    let ir: Policy = serde_json::from_str(&read("ir/policy.json")).expect("IR");
+    (
+        read("nft/agentpol.nft"),
+        read("iptables/agentpol.v4.rules"),
+        ir,
+    )
+}
+
+/// Issue 9.2: `build` read /proc/self/mountinfo, so its nft file said
+/// `unified/agentpol/...` on a hybrid host and `agentpol/...` elsewhere. Build
+/// output is a function of the source and flags only.
+#[test]
+fn build_output_does_not_depend_on_the_build_host() {
+    let tmp = TempDir::new("pure");
+    let (nft, ipt, ir) = build_firewall_files(&[], &tmp.0);
+    let want = emit_nft(&ir, &Options::default());
+    let want_nft = want
+        .artifacts
+        .iter()
+        .find(|a| a.path == "agentpol.nft")
+        .map(|a| String::from_utf8_lossy(&a.contents).into_owned())
+        .expect("nft artifact");
+    assert_eq!(nft, want_nft);
+    assert!(!nft.contains("\"unified/"), "{nft}");
+    let want = emit_iptables(&ir, &Options::default());
+    let want_ipt = want
+        .artifacts
+        .iter()
+        .find(|a| a.path == "agentpol.v4.rules")
+        .map(|a| String::from_utf8_lossy(&a.contents).into_owned())
+        .expect("iptables artifact");
+    assert_eq!(ipt, want_ipt);
+}
+
+/// The same build with the cgroup2 mount hidden (unmounted in a private mount
+/// namespace, so /proc/self/mountinfo has no cgroup2) writes byte-identical
+/// files. Fails on the old code on a hybrid host like CI's.
+#[test]
+fn build_output_is_the_same_without_a_cgroup2_mount() {
+    if !privileged("build_output_is_the_same_without_a_cgroup2_mount") {
+        return;
+    }
+    let a = TempDir::new("pure-a");
+    let b = TempDir::new("pure-b");
+    let (nft_a, ipt_a, _) = build_firewall_files(&[], &a.0);
+    // Lazily unmount every cgroup2 mount, in this namespace only.
+    let hidden = "for m in $(awk '/ - cgroup2 / {print $5}' /proc/self/mountinfo); do umount -l \"$m\" || exit 1; done; \
+                  ! grep -q ' - cgroup2 ' /proc/self/mountinfo && exec \"$0\" \"$@\"";
+    let (nft_b, ipt_b, _) = build_firewall_files(
+        &[
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            hidden,
+        ],
+        &b.0,
+    );
+    assert_eq!(nft_a, nft_b);
+    assert_eq!(ipt_a, ipt_b);
 }

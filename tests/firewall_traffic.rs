@@ -10,10 +10,10 @@
 mod firewall_support;
 
 use agentpol_core::ir::{Action::*, Effect::*, Proto, Scope};
-use agentpol_firewall::fixture::{self, cgroup, net, Fixture};
 use agentpol_firewall::lower::{lower, Layer};
 use agentpol_firewall::validate::{expected, Ct, Hook, Packet, SocketCtx, Verdict};
 use agentpol_firewall::{emit_iptables, emit_nft, Options};
+use agentpol_testkit::net_fixture::{self, cgroup, net, Fixture};
 use firewall_support::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -349,8 +349,9 @@ fn real_traffic(target: Target) {
     let _server = spawn_ready(server, "peer server");
 
     let lowered = lower(&f.policy, &opts, layer);
-    let oracle =
-        |p: &agentpol_core::ir::Policy, r: &agentpol_core::request::Request| fixture::decide(p, r);
+    let oracle = |p: &agentpol_core::ir::Policy, r: &agentpol_core::request::Request| {
+        net_fixture::decide(p, r)
+    };
     let model = |c: &Case, hook: Hook, cg: &str, uid: u32| {
         let daddr: std::net::IpAddr = c.addr.parse().unwrap();
         let p = Packet {

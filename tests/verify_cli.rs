@@ -5,7 +5,7 @@
 use agentpol_core::ir::{
     Action, ArgType, Atom, Effect, Matcher, Operand, Policy, Scalar, Test, Value,
 };
-use agentpol_verify::build::{agent, fs, policy, rule, skill, tool};
+use agentpol_testkit::verify_build::{agent, fs, policy, rule, skill, tool};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -14,33 +14,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_agentpolc");
 /// Writes `text` as the policy's source and `p` (pointing at it) as a build directory.
 fn build_dir(root: &Path, name: &str, text: &str, mut p: Policy) -> PathBuf {
     let dir = root.join(name);
-    std::fs::create_dir_all(dir.join("ir")).unwrap();
     let src = root.join(format!("{name}.agentpol"));
     std::fs::write(&src, text).unwrap();
     let mut map = agentpol_core::source::SourceMap::new();
     let id = map.add(src.to_string_lossy(), text);
     p.files[0].name = src.to_string_lossy().into_owned();
     p.files[0].sha256 = map.get(id).unwrap().sha256();
-    std::fs::write(
-        dir.join("ir/policy.json"),
-        serde_json::to_vec_pretty(&p).unwrap(),
-    )
-    .unwrap();
-    let manifest = serde_json::json!({
-        "manifest_version": 1,
-        "agentpolc_version": "test",
-        "ir_version": agentpol_core::ir::IR_VERSION,
-        "source": {"root": src, "files": p.files, "sha256": ""},
-        "ir": "ir/policy.json",
-        "targets": [],
-        "verifier": {"status": "not-run", "detail": "", "errors": 0, "warnings": 0, "unknown": 0},
-        "tests": {"expectations": 0, "failed": 0}
-    });
-    std::fs::write(
-        dir.join("manifest.json"),
-        serde_json::to_vec_pretty(&manifest).unwrap(),
-    )
-    .unwrap();
+    agentpol_testkit::build_dir::write(&dir, &p, &[]);
     dir
 }
 

@@ -1,31 +1,27 @@
 //! `agentpolc apply --target nft --policy DIR|FILE`: load the egress firewall;
 //! `agentpolc apply --remove`: remove it (only `table inet agentpol`).
 //!
-//! Order, and why: (1) check `nft --version`; (2) find the cgroup2 mount;
-//! (3) resolve the policy's domains (the resolver and TTL go into the ruleset's
-//! comments and the report: DNS changes need a re-apply); (4) emit the script
-//! from the IR (the pure `agentpol_firewall`); refuse a lossy ruleset unless
-//! `--accept-loss`; (5) create the agents' cgroup directories, because nft
-//! resolves `socket cgroupv2` paths to cgroup ids when it loads and refuses
-//! paths that do not exist; (6) `nft -c -f` (check only), then `nft -f` (one
-//! transaction: the old table is replaced whole or not at all); (7) list the
-//! table back as JSON and compare it with the script; on a mismatch remove it
-//! again. A failure before (6) changes nothing.
+//! CLI glue over `agentpol_runtime`. Order, and why: (1) check `nft --version`;
+//! (2) find the cgroup2 mount on this host; (3) resolve the policy's domains
+//! (the resolver and TTL go into the ruleset's comments and the report: DNS
+//! changes need a re-apply); (4) emit the script from the IR (the pure
+//! `agentpol_firewall`) and refuse a lossy ruleset unless `--accept-loss`;
+//! (5) create the agents' cgroup directories (nft resolves `socket cgroupv2`
+//! paths when it loads); (6) check, load, list back and compare, removing the
+//! table again on a mismatch. `--dry-run` runs (1)–(4) exactly as a real run,
+//! so it refuses what the real run refuses with the same exit code, and then
+//! prints the script instead of changing anything.
 
 use crate::exit;
 use crate::output::{self, Level};
 use agentpol_core::diag::Diag;
-use agentpol_core::ir::{Host, Matcher, Policy};
+use agentpol_core::ir::Policy;
 use agentpol_core::source::SourceMap;
-use agentpol_firewall::dns::{self, QType};
-use agentpol_firewall::host::{self, CgroupMount};
-use agentpol_firewall::validate::{Layout, Ruleset};
-use agentpol_firewall::{nft, Options, Resolution};
-use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::time::Duration;
+use agentpol_firewall::{nft, Options};
+use agentpol_runtime::host::{self, CgroupMount};
+use agentpol_runtime::nft::Nft;
+use agentpol_runtime::{cgroup, dns};
+use std::path::{Path, PathBuf};
 
 /// Arguments of `apply`.
 #[derive(clap::Args, Debug)]
@@ -48,7 +44,8 @@ pub struct Args {
     /// Drop refused packets silently instead of rejecting them.
     #[arg(long)]
     pub drop: bool,
-    /// Print the ruleset and the report, change nothing.
+    /// Decide exactly as a real run (same refusals and exit codes), then print
+    /// the ruleset instead of creating cgroups and loading it.
     #[arg(long)]
     pub dry_run: bool,
     /// The nft program to run.
@@ -56,66 +53,59 @@ pub struct Args {
     pub nft: String,
 }
 
-/// Options for `build --target nft|iptables`: the cgroup2 mount of the build
-/// host, no domain resolution (names fail closed until `apply` resolves them).
-pub fn build_options() -> Options {
-    let root = std::fs::read_to_string("/proc/self/mountinfo")
-        .ok()
-        .and_then(|t| host::cgroup_root_from_mountinfo(&t).ok())
-        .map(|m| m.nft_root)
-        .unwrap_or_default();
-    Options {
-        cgroup_root: root,
-        ..Options::default()
-    }
-}
-
-fn print(diags: &[Diag]) {
-    output::print_human(diags, &SourceMap::new(), Level::Warning);
-}
-
-fn fail(d: Diag) -> u8 {
-    print(&[d]);
+fn fail(d: Diag, sources: &SourceMap) -> u8 {
+    output::print_human(&[d], sources, Level::Warning);
     exit::FAILED
 }
 
-fn run_nft(nft: &str, args: &[String]) -> Result<Output, Box<Diag>> {
-    Command::new(nft)
-        .args(args)
-        .output()
-        .map_err(|e| Box::new(host::nft_missing(&format!("{nft}: {e}"))))
-}
-
-fn refused(stage: &str, out: &Output) -> Diag {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("Operation not permitted") {
-        host::not_privileged(&format!("nft ({stage}): {}", stderr.trim()))
+/// The sources the IR's spans point into, so diagnostics show real locations:
+/// the policy file itself, or a build directory's root source when it still
+/// compiles to files with the hashes recorded in the IR (otherwise no source:
+/// a stale text would show wrong lines).
+fn sources_of(path: &Path, root: Option<&str>, policy: &Policy) -> SourceMap {
+    let file = if path.is_dir() {
+        match root {
+            Some(r) => PathBuf::from(r),
+            None => return SourceMap::new(),
+        }
     } else {
-        host::nft_rejected(stage, &stderr)
+        path.to_path_buf()
+    };
+    match crate::loader::compile_file(&file) {
+        Ok(comp) => {
+            let same = comp.policy.as_ref().is_some_and(|p| {
+                p.files.len() == policy.files.len()
+                    && p.files
+                        .iter()
+                        .zip(&policy.files)
+                        .all(|(a, b)| a.sha256 == b.sha256)
+            });
+            if same {
+                comp.sources
+            } else {
+                SourceMap::new()
+            }
+        }
+        Err(_) => SourceMap::new(),
     }
-}
-
-fn temp_file(name: &str, text: &str) -> Result<PathBuf, String> {
-    let p = std::env::temp_dir().join(format!("agentpol-{}-{name}", std::process::id()));
-    std::fs::write(&p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-    Ok(p)
 }
 
 /// Runs `apply`.
 pub fn run(args: Args) -> u8 {
-    // (1) nft itself, before anything changes (a dry run needs none).
-    if !args.dry_run {
-        match run_nft(&args.nft, &["--version".into()]) {
-            Err(d) => return fail(*d),
-            Ok(out) => {
-                if let Err(d) = host::check_nft_version(&String::from_utf8_lossy(&out.stdout)) {
-                    return fail(*d);
-                }
-            }
-        }
+    let nft_prog = Nft::new(&args.nft);
+    let none = SourceMap::new();
+    // (1) nft itself, before anything changes.
+    if let Err(d) = nft_prog.version() {
+        return fail(*d, &none);
     }
     if args.remove {
-        return remove(&args.nft);
+        return match nft_prog.remove() {
+            Err(d) => fail(*d, &none),
+            Ok(()) => {
+                println!("removed table inet agentpol (no other table was touched)");
+                exit::OK
+            }
+        };
     }
     let Some(path) = args.policy.as_ref() else {
         eprintln!("error: --policy DIR|FILE is required");
@@ -138,26 +128,22 @@ pub fn run(args: Args) -> u8 {
         );
     }
     let policy = loaded.policy;
+    let root = loaded.manifest.as_ref().map(|m| m.source.root.as_str());
+    let sources = sources_of(path, root, &policy);
 
-    // (2) Where nft finds cgroups.
-    let mount = match std::fs::read_to_string("/proc/self/mountinfo") {
-        Err(e) => {
-            eprintln!("error: cannot read /proc/self/mountinfo: {e}");
-            return exit::USAGE;
-        }
-        Ok(text) => match host::cgroup_root_from_mountinfo(&text) {
-            Ok(m) => m,
-            // Only uid-scoped agents: no cgroup path is written.
-            Err(_) if !has_cgroup_agents(&policy) => CgroupMount {
-                mount_point: host::NFT_CGROUP_BASE.into(),
-                nft_root: String::new(),
-            },
-            Err(d) => return fail(*d),
+    // (2) Where nft finds cgroups on this host.
+    let mount = match host::probe_cgroup_mount() {
+        Ok(m) => m,
+        // Only uid-scoped agents: no cgroup path is written.
+        Err(_) if !cgroup::has_cgroup_agents(&policy) => CgroupMount {
+            mount_point: host::NFT_CGROUP_BASE.into(),
+            nft_root: String::new(),
         },
+        Err(d) => return fail(*d, &none),
     };
 
     // (3) Domains.
-    let (resolutions, mut diags) = resolve_domains(&policy);
+    let (resolutions, mut diags) = dns::resolve_domains(&policy);
     for (name, r) in &resolutions {
         let addrs: Vec<String> = r.addrs.iter().map(ToString::to_string).collect();
         println!(
@@ -172,7 +158,7 @@ pub fn run(args: Args) -> u8 {
         );
     }
 
-    // (4) Emit.
+    // (4) Emit, and refuse what the real run refuses (also in a dry run).
     let opts = Options {
         cgroup_root: mount.nft_root.clone(),
         resolutions,
@@ -185,7 +171,7 @@ pub fn run(args: Args) -> u8 {
     };
     let out = agentpol_firewall::emit_nft(&policy, &opts);
     diags.extend(out.diagnostics.iter().cloned());
-    print(&diags);
+    output::print_human(&diags, &sources, Level::Warning);
     if diags.iter().any(Diag::is_error) {
         eprintln!("error: the ruleset has errors; nothing was changed");
         return exit::FAILED;
@@ -216,10 +202,6 @@ pub fn run(args: Args) -> u8 {
         eprintln!("internal error: the nft backend produced no ruleset");
         return exit::INTERNAL;
     };
-    if args.dry_run {
-        print!("{script}");
-        return exit::OK;
-    }
     if !out.loss.is_empty() && !args.accept_loss {
         eprintln!(
             "error: the nft ruleset approximates {} rule(s) (listed above); pass --accept-loss to load it anyway. Nothing was changed.",
@@ -227,216 +209,31 @@ pub fn run(args: Args) -> u8 {
         );
         return exit::FAILED;
     }
+    if args.dry_run {
+        print!("{script}");
+        eprintln!("dry run: nothing was changed");
+        return exit::OK;
+    }
 
     // (5) cgroups first: nft resolves the paths when it loads.
-    for dir in host::cgroup_dirs(&policy, &mount) {
-        if !std::path::Path::new(&dir).exists() {
-            if let Err(e) = std::fs::create_dir_all(&dir) {
-                let d = if e.kind() == std::io::ErrorKind::PermissionDenied {
-                    host::not_privileged(&format!("mkdir {dir}: {e}"))
-                } else {
-                    host::nft_rejected("create cgroup", &format!("mkdir {dir}: {e}"))
-                };
-                return fail(d);
-            }
-            println!("created cgroup {dir}");
-        }
-    }
-
-    // (6) Check, then load, as one transaction each.
-    let file = match temp_file("agentpol.nft", &script) {
-        Ok(f) => f,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::USAGE;
-        }
-    };
-    let file_s = file.to_string_lossy().into_owned();
-    let code = load_and_verify(&args.nft, &file_s, &script, &mount.nft_root);
-    let _ = std::fs::remove_file(&file);
-    if code == exit::OK {
-        println!(
-            "loaded table inet agentpol: {} agent(s); remove it with `agentpolc apply --remove`",
-            policy.agents.len()
-        );
-    }
-    code
-}
-
-fn load_and_verify(nft_bin: &str, file: &str, script: &str, cgroup_root: &str) -> u8 {
-    for (stage, args) in [
-        ("check", host::nft_check_args(file)),
-        ("load", host::nft_load_args(file)),
-    ] {
-        match run_nft(nft_bin, &args) {
-            Err(d) => return fail(*d),
-            Ok(out) if !out.status.success() => return fail(refused(stage, &out)),
-            Ok(_) => {}
-        }
-    }
-    // (7) Read back and compare; never leave a table that differs.
-    let listed = run_nft(nft_bin, &host::nft_list_args());
-    let detail = match &listed {
-        Err(d) => Some(d.message.clone()),
-        Ok(out) if !out.status.success() => {
-            Some(String::from_utf8_lossy(&out.stderr).trim().to_string())
-        }
-        Ok(out) => {
-            let want = Layout::of_script(script);
-            let got = Ruleset::from_json(&String::from_utf8_lossy(&out.stdout), cgroup_root);
-            match (want, got) {
-                (Ok(w), Ok(g)) => {
-                    let diff = w.diff(&Layout::of(&g));
-                    (!diff.is_empty()).then(|| diff.join("; "))
-                }
-                (Err(e), _) | (_, Err(e)) => Some(e),
+    match cgroup::ensure_dirs(&cgroup::cgroup_dirs(&policy, &mount)) {
+        Err(d) => return fail(*d, &none),
+        Ok(created) => {
+            for dir in created {
+                println!("created cgroup {dir}");
             }
         }
-    };
-    match detail {
-        None => exit::OK,
-        Some(detail) => {
-            let removed = remove_quietly(nft_bin);
-            fail(host::verify_failed(&detail, removed))
-        }
     }
-}
 
-fn remove_quietly(nft_bin: &str) -> bool {
-    temp_file("remove.nft", &nft::remove_script())
-        .ok()
-        .map(|f| {
-            let ok = run_nft(nft_bin, &host::nft_load_args(&f.to_string_lossy()))
-                .is_ok_and(|o| o.status.success());
-            let _ = std::fs::remove_file(&f);
-            ok
-        })
-        .unwrap_or(false)
-}
-
-fn remove(nft_bin: &str) -> u8 {
-    let file = match temp_file("remove.nft", &nft::remove_script()) {
-        Ok(f) => f,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::USAGE;
-        }
-    };
-    let res = run_nft(nft_bin, &host::nft_load_args(&file.to_string_lossy()));
-    let _ = std::fs::remove_file(&file);
-    match res {
-        Err(d) => fail(*d),
-        Ok(out) if !out.status.success() => fail(refused("remove", &out)),
-        Ok(_) => {
-            println!("removed table inet agentpol (no other table was touched)");
+    // (6) Check, load, verify (rolled back on a mismatch).
+    match nft_prog.load_verified(&script, &mount.nft_root) {
+        Err(d) => fail(*d, &none),
+        Ok(()) => {
+            println!(
+                "loaded table inet agentpol: {} agent(s); remove it with `agentpolc apply --remove`",
+                policy.agents.len()
+            );
             exit::OK
         }
     }
-}
-
-fn has_cgroup_agents(policy: &Policy) -> bool {
-    policy
-        .agents
-        .iter()
-        .any(|a| matches!(a.scope, agentpol_core::ir::Scope::Cgroup { .. }))
-}
-
-/// Resolves every exact domain of the agents' net rules through the first
-/// resolver of an agent that names it (else the host's resolv.conf).
-fn resolve_domains(policy: &Policy) -> (BTreeMap<String, Resolution>, Vec<Diag>) {
-    let system = std::fs::read_to_string("/etc/resolv.conf")
-        .ok()
-        .and_then(|t| dns::resolv_conf_nameserver(&t));
-    let mut wanted: BTreeMap<String, Option<IpAddr>> = BTreeMap::new();
-    for agent in &policy.agents {
-        for rule in &agent.rules {
-            if let Matcher::Net {
-                hosts: Some(hosts), ..
-            } = &rule.matcher
-            {
-                for h in hosts {
-                    if let Host::Domain(d) = h {
-                        if !d.wildcard {
-                            wanted
-                                .entry(d.name.clone())
-                                .or_insert_with(|| agent.resolvers.first().copied().or(system));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    let mut diags = Vec::new();
-    for (id, (name, resolver)) in wanted.into_iter().enumerate() {
-        let Some(resolver) = resolver else {
-            diags.push(host::resolve_failed(
-                &name,
-                "no resolver: the agent names none and /etc/resolv.conf has no nameserver",
-            ));
-            continue;
-        };
-        let mut addrs = Vec::new();
-        let mut ttl = u32::MAX;
-        let mut error = None;
-        for (k, qtype) in [QType::A, QType::Aaaa].into_iter().enumerate() {
-            let qid = (std::process::id() as u16) ^ ((id as u16) << 1) ^ k as u16;
-            match query(resolver, &name, qid, qtype) {
-                Ok(answers) => {
-                    for (a, t) in answers {
-                        addrs.push(a);
-                        ttl = ttl.min(t);
-                    }
-                }
-                Err(e) => error = Some(e),
-            }
-        }
-        match error {
-            // Half an answer is not an answer: fail closed for the name.
-            Some(e) => diags.push(host::resolve_failed(
-                &name,
-                &format!("{e} (asking {resolver})"),
-            )),
-            None => {
-                out.insert(
-                    name,
-                    Resolution {
-                        addrs,
-                        resolver: resolver.to_string(),
-                        ttl_secs: if ttl == u32::MAX { 0 } else { ttl },
-                        at: None,
-                    },
-                );
-            }
-        }
-    }
-    (out, diags)
-}
-
-fn query(
-    resolver: IpAddr,
-    name: &str,
-    id: u16,
-    qtype: QType,
-) -> Result<Vec<(IpAddr, u32)>, String> {
-    let msg = dns::encode_query(id, name, qtype)?;
-    let bind: SocketAddr = match resolver {
-        IpAddr::V4(_) => "0.0.0.0:0".parse().map_err(|_| "bind address")?,
-        IpAddr::V6(_) => "[::]:0".parse().map_err(|_| "bind address")?,
-    };
-    let sock = UdpSocket::bind(bind).map_err(|e| format!("socket: {e}"))?;
-    sock.connect(SocketAddr::new(resolver, 53))
-        .map_err(|e| format!("connect: {e}"))?;
-    sock.set_read_timeout(Some(Duration::from_secs(2)))
-        .map_err(|e| e.to_string())?;
-    let mut buf = [0u8; 1500];
-    let mut last = String::from("no answer");
-    for _ in 0..2 {
-        sock.send(&msg).map_err(|e| format!("send: {e}"))?;
-        match sock.recv(&mut buf) {
-            Ok(n) => return dns::parse_response(buf.get(..n).unwrap_or(&[]), id, qtype),
-            Err(e) => last = format!("timed out ({e})"),
-        }
-    }
-    Err(last)
 }

@@ -10,11 +10,13 @@
 
 use crate::exit;
 use crate::output::{self, Format, Level};
+use crate::request_io;
 use agentpol_cedar::{CedarEngine, CedarFiles, DecisionEngine, EvalEngine, IndexEngine};
+use agentpol_core::eval::request_check::limits::MAX_REQUEST_BYTES;
 use agentpol_core::eval::RequestError;
 use agentpol_core::ir::Effect;
 use agentpol_core::request::Decision;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Which engine decides.
@@ -67,27 +69,35 @@ pub fn run(args: Args) -> u8 {
     if args.stdin {
         let stdin = std::io::stdin();
         let mut out = std::io::stdout().lock();
-        for (n, line) in stdin.lock().lines().enumerate() {
-            let line = match line {
-                Ok(l) => l,
+        let mut input = stdin.lock();
+        let mut n = 0usize;
+        loop {
+            let line = match request_io::next_line(&mut input, MAX_REQUEST_BYTES) {
+                Ok(Some(l)) => l,
+                Ok(None) => break,
                 Err(e) => {
                     eprintln!("error: cannot read stdin: {e}");
                     return exit::USAGE;
                 }
             };
-            if line.trim().is_empty() {
-                continue;
-            }
-            let name = format!("<stdin>:{}", n + 1);
-            let (effect, ok) = decide_one(
-                engine.as_ref(),
-                &files,
-                &name,
-                &line,
-                args.format,
-                true,
-                &mut out,
-            );
+            n += 1;
+            let name = format!("<stdin>:{n}");
+            let (effect, ok) = match line {
+                request_io::Line::Text(line) if line.trim().is_empty() => continue,
+                request_io::Line::Text(line) => decide_one(
+                    engine.as_ref(),
+                    &files,
+                    &name,
+                    &line,
+                    args.format,
+                    true,
+                    &mut out,
+                ),
+                request_io::Line::Bad(err) => {
+                    print_error(engine.name(), &err, &name, "", args.format, true, &mut out);
+                    (Effect::Deny, false)
+                }
+            };
             refused |= effect != Effect::Allow;
             bad_input |= !ok;
         }

@@ -5,7 +5,7 @@
 //! `run`, `gate`) read.
 
 use crate::exit;
-use crate::manifest::{self, Manifest, SourceSection, TargetEntry, TestSection};
+use crate::manifest::{self, ArtifactHash, Manifest, SourceSection, TargetEntry, TestSection};
 use crate::output::{self, Format, Level};
 use agentpol_core::ir::{Kind, Policy};
 use std::path::{Path, PathBuf};
@@ -31,6 +31,12 @@ pub struct Args {
     /// Lowest severity to show.
     #[arg(long, value_enum, default_value_t)]
     pub level: Level,
+    /// Do not run the policy's `test` blocks (the manifest then says `tests.ran: false`).
+    #[arg(long)]
+    pub no_tests: bool,
+    /// Per-code `--allow`/`--deny`.
+    #[command(flatten)]
+    pub codes: crate::suppress::Flags,
 }
 
 /// Runs `build`.
@@ -49,6 +55,10 @@ pub fn run(mut args: Args) -> u8 {
             );
             return exit::USAGE;
         }
+    }
+    if let Err(msg) = args.codes.validate() {
+        eprintln!("error: {msg}");
+        return exit::USAGE;
     }
     let comp = match super::compile_or_exit(&args.file) {
         Ok(c) => c,
@@ -78,6 +88,18 @@ pub fn run(mut args: Args) -> u8 {
                 exit::INTERNAL
             }
         };
+    }
+
+    // A failing expectation is an error diagnostic, so the build fails (exit 1)
+    // and writes nothing, exactly as `agentpolc test` would.
+    let mut failed_tests = 0;
+    if !args.no_tests {
+        for o in agentpol_core::eval::tests::run_tests(policy) {
+            if let Some(d) = o.diag(policy) {
+                failed_tests += 1;
+                diags.push(d);
+            }
+        }
     }
 
     let report = agentpol_verify::verify(policy, &super::verify::options(args.level));
@@ -113,6 +135,7 @@ pub fn run(mut args: Args) -> u8 {
             }
         }
     }
+    let diags = args.codes.apply(diags);
     let counts = output::count(&diags);
 
     let files = policy.files.clone();
@@ -139,8 +162,11 @@ pub fn run(mut args: Args) -> u8 {
         verifier,
         tests: TestSection {
             expectations: policy.tests.iter().map(|t| t.expects.len()).sum(),
-            failed: 0,
+            failed: failed_tests,
+            ran: !args.no_tests,
         },
+        enforcement: crate::enforcement::table(policy, &outputs),
+        artifacts: artifact_hashes(&outputs),
     };
 
     let mut written = Vec::new();
@@ -178,6 +204,22 @@ pub fn run(mut args: Args) -> u8 {
     } else {
         exit::OK
     }
+}
+
+/// The path (relative to the build directory) and hash of every artefact.
+fn artifact_hashes(outputs: &[agentpol_core::backend::TargetOutput]) -> Vec<ArtifactHash> {
+    let mut all: Vec<ArtifactHash> = outputs
+        .iter()
+        .flat_map(|o| {
+            o.artifacts.iter().map(|a| ArtifactHash {
+                path: format!("{}/{}", o.target, a.path),
+                bytes: a.contents.len() as u64,
+                sha256: manifest::sha256(&a.contents),
+            })
+        })
+        .collect();
+    all.sort_by(|a, b| a.path.cmp(&b.path));
+    all
 }
 
 /// Writes every target's artefacts and the manifest; returns the paths written.
@@ -266,10 +308,24 @@ fn print_summary(
         policy.params.len(),
         policy.secrets.len()
     );
+    let tests = if manifest.tests.ran {
+        format!(
+            "{} of {} test expectation(s) passed",
+            manifest
+                .tests
+                .expectations
+                .saturating_sub(manifest.tests.failed),
+            manifest.tests.expectations
+        )
+    } else {
+        format!(
+            "{} test expectation(s) not run (--no-tests)",
+            manifest.tests.expectations
+        )
+    };
     println!(
-        "  checks     {} assertion(s), {} test expectation(s); verifier: {}",
+        "  checks     {} assertion(s), {tests}; verifier: {}",
         policy.assertions.len(),
-        manifest.tests.expectations,
         manifest.verifier.status
     );
     for t in &manifest.targets {
@@ -279,6 +335,12 @@ fn print_summary(
             format!("{} approximation(s), see manifest", t.loss.len())
         };
         println!("  target     {} ({loss})", t.name);
+    }
+    for a in &manifest.enforcement {
+        println!("  enforced   agent {}:", a.agent);
+        for row in &a.kinds {
+            println!("               {}", crate::enforcement::summary_line(row));
+        }
     }
     println!(
         "  result     {} error(s), {} warning(s)",

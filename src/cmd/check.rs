@@ -18,17 +18,25 @@ pub struct Args {
     /// Treat warnings as errors (exit 1).
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Per-code `--allow`/`--deny`.
+    #[command(flatten)]
+    pub codes: crate::suppress::Flags,
 }
 
 /// Runs `check`.
 pub fn run(args: Args) -> u8 {
+    if let Err(msg) = args.codes.validate() {
+        eprintln!("error: {msg}");
+        return exit::USAGE;
+    }
     let comp = match super::compile_or_exit(&args.file) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let counts = output::count(&comp.diagnostics);
+    let diags = args.codes.apply(comp.diagnostics.clone());
+    let counts = output::count(&diags);
     output::emit(
-        &comp.diagnostics,
+        &diags,
         &comp.sources,
         args.format,
         args.level,

@@ -20,6 +20,12 @@ pub struct Args {
 /// Runs `eval`. Exit 0 when a decision was made (whatever it is), 1 if the
 /// policy has errors, 2 for an unreadable or invalid request.
 pub fn run(args: Args) -> u8 {
+    if args.format == Format::Sarif {
+        // A decision is not a code-scanning result; printing JSON under the
+        // name SARIF would mislead a CI upload step.
+        eprintln!("error: `eval` has no SARIF output; use `--format json`");
+        return exit::USAGE;
+    }
     let comp = match super::compile_or_exit(&args.file) {
         Ok(c) => c,
         Err(code) => return code,
@@ -30,8 +36,8 @@ pub fn run(args: Args) -> u8 {
     };
     let (name, text) = match read_request(&args.request) {
         Ok(x) => x,
-        Err(msg) => {
-            eprintln!("error: {msg}");
+        Err(err) => {
+            crate::loader::report(&err);
             return exit::USAGE;
         }
     };
@@ -53,7 +59,11 @@ pub fn run(args: Args) -> u8 {
                     }
                 }
                 Format::Json | Format::Sarif => {
-                    println!("{}", serde_json::to_string(&decision).unwrap_or_default())
+                    let mut doc = serde_json::to_value(&decision).unwrap_or_default();
+                    if let Some(obj) = doc.as_object_mut() {
+                        obj.insert("format_version".into(), output::JSON_FORMAT_VERSION.into());
+                    }
+                    println!("{doc}")
                 }
             }
             exit::OK
@@ -72,16 +82,13 @@ pub fn run(args: Args) -> u8 {
     }
 }
 
-/// Reads a request file, or stdin for `-`.
-pub fn read_request(path: &std::path::Path) -> Result<(String, String), String> {
-    if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .map_err(|e| format!("cannot read stdin: {e}"))?;
-        Ok(("<stdin>".into(), s))
+/// Reads a request file, or stdin for `-` (capped at
+/// [`crate::loader::MAX_REQUEST_BYTES`]).
+pub fn read_request(path: &std::path::Path) -> Result<(String, String), crate::loader::ReadError> {
+    let name = if path.as_os_str() == "-" {
+        "<stdin>".to_string()
     } else {
-        std::fs::read_to_string(path)
-            .map(|t| (path.to_string_lossy().into_owned(), t))
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))
-    }
+        path.to_string_lossy().into_owned()
+    };
+    crate::loader::read_text(path, crate::loader::MAX_REQUEST_BYTES).map(|t| (name, t))
 }

@@ -60,7 +60,8 @@ fn markdown(codes: &[&'static agentpol_core::diag::CodeInfo]) -> String {
          | range | area |\n|---|---|\n\
          | AP00xx | syntax |\n| AP01xx | names and modules |\n| AP02xx | types and effects |\n\
          | AP03xx | literals |\n| AP04xx | policy structure |\n| AP05xx | verifier |\n\
-         | AP06xx | Cedar backend |\n| AP07xx | firewall backend |\n| AP08xx | requests and decisions |\n\n",
+         | AP06xx | Cedar backend |\n| AP07xx | firewall backend |\n| AP08xx | requests and decisions |\n\
+         | AP09xx | files, build directories (agentpolc) |\n\n",
     );
     for c in codes {
         out.push_str(&format!(

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 /// Arguments of `fmt`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Files to format (`-` reads stdin and writes stdout).
+    /// Files or directories to format (directories are searched recursively
+    /// for `*.agentpol`; `-` reads stdin and writes stdout).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Do not write; exit 1 if any file is not formatted.
+    /// Do not write; print a unified diff and exit 1 if any file is not formatted.
     #[arg(long)]
     pub check: bool,
 }
@@ -18,20 +19,28 @@ pub struct Args {
 /// Runs `fmt`.
 pub fn run(args: Args) -> u8 {
     let mut worst = exit::OK;
-    for file in &args.files {
+    let files = match expand(&args.files) {
+        Ok(f) => f,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return exit::USAGE;
+        }
+    };
+    for file in &files {
         let stdin = file.as_os_str() == "-";
         let text = if stdin {
-            let mut s = String::new();
-            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut s) {
-                eprintln!("error: cannot read stdin: {e}");
-                return exit::USAGE;
+            match crate::loader::read_source(file) {
+                Ok(t) => t,
+                Err(err) => {
+                    crate::loader::report(&err);
+                    return exit::USAGE;
+                }
             }
-            s
         } else {
             match crate::loader::read_source(file) {
                 Ok(t) => t,
-                Err(msg) => {
-                    eprintln!("error: {msg}");
+                Err(err) => {
+                    crate::loader::report(&err);
                     worst = worst.max(exit::USAGE);
                     continue;
                 }
@@ -42,7 +51,14 @@ pub fn run(args: Args) -> u8 {
         match agentpol_core::format::format_source(id, &text) {
             Ok(formatted) if args.check => {
                 if formatted != text {
-                    eprintln!("not formatted: {}", file.display());
+                    let name = file.display().to_string();
+                    print!(
+                        "{}",
+                        similar::TextDiff::from_lines(&text, &formatted)
+                            .unified_diff()
+                            .header(&name, &name)
+                    );
+                    eprintln!("not formatted: {name}");
                     worst = worst.max(exit::FAILED);
                 }
             }
@@ -63,4 +79,39 @@ pub fn run(args: Args) -> u8 {
         }
     }
     worst
+}
+
+/// The files named, with each directory replaced by the `*.agentpol` files
+/// under it (recursively, sorted, symbolic links not followed).
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() != "-" && p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found)?;
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &std::path::Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let ty = entry
+            .file_type()
+            .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
+        let path = entry.path();
+        if ty.is_dir() {
+            walk(&path, found)?;
+        } else if ty.is_file() && path.extension().is_some_and(|e| e == "agentpol") {
+            found.push(path);
+        }
+    }
+    Ok(())
 }

@@ -77,7 +77,7 @@ pub fn load(path: &Path) -> Result<Loaded, u8> {
                 .find(|(_, name, _)| *name == f.name)
                 .map(|(_, _, text)| text.to_string());
             let text = std
-                .or_else(|| std::fs::read_to_string(&f.name).ok())
+                .or_else(|| crate::loader::read_source(std::path::Path::new(&f.name)).ok())
                 .filter(|t| {
                     let mut probe = SourceMap::new();
                     let id = probe.add(&f.name, t.clone());

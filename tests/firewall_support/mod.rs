@@ -202,9 +202,9 @@ impl Drop for Cgroups {
 }
 
 /// The cgroup2 mount as the firewall crate sees it.
-pub fn cgroup_mount() -> agentpol_firewall::host::CgroupMount {
+pub fn cgroup_mount() -> agentpol_runtime::host::CgroupMount {
     let text = std::fs::read_to_string("/proc/self/mountinfo").expect("read /proc/self/mountinfo");
-    agentpol_firewall::host::cgroup_root_from_mountinfo(&text)
+    agentpol_runtime::host::cgroup_root_from_mountinfo(&text)
         .unwrap_or_else(|d| panic!("{}", d.message))
 }
 

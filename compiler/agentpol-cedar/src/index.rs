@@ -23,7 +23,7 @@ use agentpol_core::eval::request_check::ParamValue;
 use agentpol_core::eval::RequestError;
 use agentpol_core::ir::{
     Action, ArgType, ArgsPattern, CmpOp, DomainPattern, Effect, Glob, Host, LikePattern, LikePiece,
-    Matcher, Piece, Policy, PortRange, Proto, RuleId, Scalar, Segment, SetOperand, SourceRef, Test,
+    Matcher, Policy, PortRange, Proto, RuleId, Scalar, Segment, SetOperand, SourceRef, Test,
     ToolSig, UrlField, Value,
 };
 use agentpol_core::request::{Decision, MatchedRule, Request};
@@ -520,83 +520,15 @@ fn join(lits: &[&str]) -> String {
     s
 }
 
-/// Glob segments against path segments (semantics.md §3).
+/// Glob segments against path segments (semantics.md §3), by the core's
+/// linear-time matcher: the evaluator and the index share one algorithm.
 pub(crate) fn segs_match(pat: &[Segment], path: &[&str]) -> bool {
-    let Some((first, rest)) = pat.split_first() else {
-        return path.is_empty();
-    };
-    match first {
-        Segment::Any => {
-            if rest.is_empty() {
-                return true;
-            }
-            (0..=path.len()).any(|k| segs_match(rest, path.get(k..).unwrap_or(&[])))
-        }
-        Segment::Lit(l) => match path.split_first() {
-            Some((s, tail)) => s == l && segs_match(rest, tail),
-            None => false,
-        },
-        Segment::Wild(pieces) => match path.split_first() {
-            Some((s, tail)) => pieces_match(pieces, s) && segs_match(rest, tail),
-            None => false,
-        },
-    }
+    agentpol_core::eval::matching::segments_match(pat, path)
 }
 
-fn pieces_match(pieces: &[Piece], text: &str) -> bool {
-    let Some((first, rest)) = pieces.split_first() else {
-        return text.is_empty();
-    };
-    match first {
-        Piece::Lit(l) => text
-            .strip_prefix(l.as_str())
-            .is_some_and(|t| pieces_match(rest, t)),
-        Piece::Star => {
-            if rest.is_empty() {
-                return !text.contains('/');
-            }
-            text.char_indices()
-                .any(|(i, _)| text.get(i..).is_some_and(|t| pieces_match(rest, t)))
-                || pieces_match(rest, "")
-        }
-        Piece::Any => {
-            let mut it = text.chars();
-            match it.next() {
-                Some(c) => c != '/' && pieces_match(rest, it.as_str()),
-                None => false,
-            }
-        }
-        Piece::Class { negated, ranges } => {
-            let mut it = text.chars();
-            match it.next() {
-                Some(c) => {
-                    let inside = ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi);
-                    c != '/' && inside != *negated && pieces_match(rest, it.as_str())
-                }
-                None => false,
-            }
-        }
-    }
-}
-
-/// Cedar `like` semantics: `*` matches any run of characters.
+/// Cedar `like` semantics: `*` matches any run of characters (linear time).
 fn like_match(pieces: &[LikePiece], text: &str) -> bool {
-    let Some((first, rest)) = pieces.split_first() else {
-        return text.is_empty();
-    };
-    match first {
-        LikePiece::Lit(l) => text
-            .strip_prefix(l.as_str())
-            .is_some_and(|t| like_match(rest, t)),
-        LikePiece::Star => {
-            if rest.is_empty() {
-                return true;
-            }
-            text.char_indices()
-                .any(|(i, _)| text.get(i..).is_some_and(|t| like_match(rest, t)))
-                || like_match(rest, "")
-        }
-    }
+    agentpol_core::eval::matching::like_pieces_match(pieces, text)
 }
 
 fn args_match(p: &ArgsPattern, args: &[String]) -> bool {

@@ -9,8 +9,8 @@ use crate::meta::Meta;
 use agentpol_core::diag::codes;
 use agentpol_core::eval::matching::{canonical_addr, normalize_domain};
 use agentpol_core::eval::request_check::{
-    self, arg_type_name, check_domain, json_type_name, param_type_json, param_type_name,
-    param_value, signature, suggestion_help, wrong_action, ParamValue,
+    self, ambiguous_url, arg_type_name, check_net_peer, json_type_name, param_type_json,
+    param_type_name, param_value, signature, suggestion_help, wrong_action, ParamValue,
 };
 use agentpol_core::eval::RequestError;
 use agentpol_core::ir::{Action, ArgType, Kind, ParamType, Proto, ToolSig};
@@ -266,15 +266,12 @@ pub(crate) fn prepare<'r>(
                     "give the socket's protocol: \"tcp\" or \"udp\"",
                 ));
             }
-            let domain = match domain {
-                None => None,
-                Some(d) => Some(check_domain(d)?),
-            };
+            let (addr, domain) = check_net_peer(*addr, domain.as_deref())?;
             Body::Net {
                 action: *action,
                 proto: *proto,
                 addr: addr.map(canonical_addr),
-                raw_addr: *addr,
+                raw_addr: addr,
                 domain,
                 port: *port,
             }
@@ -413,6 +410,16 @@ fn tool_call<'r>(
                 format!("the signature is `{}({})`", sig.name, signature(sig)),
             )
         };
+        if let (ArgType::Url, serde_json::Value::String(s)) = (arg.ty, value) {
+            if let Some(why) = ambiguous_url(s) {
+                return Err(RequestError::new(
+                    &codes::REQUEST_AMBIGUOUS_HOST,
+                    field(),
+                    format!("argument `{}` of tool `{}` is a URL parsers read differently: {why}", arg.name, sig.name),
+                    "give the URL in plain form: scheme, `//`, a DNS name or plain IP address, optional port, then the path",
+                ));
+            }
+        }
         let v = match (arg.ty, value) {
             (ArgType::String, serde_json::Value::String(s)) => ArgVal::Str(s),
             (ArgType::Bool, serde_json::Value::Bool(b)) => ArgVal::Bool(*b),

@@ -11,6 +11,11 @@
 //! * [`eval`]: the reference evaluator over the IR, the oracle for every backend.
 //! * [`request`]: requests and decisions.
 //! * [`diag`]: diagnostics with stable codes.
+//! * [`analysis`]: plain-data editor queries (definition, references, hover, outline, completion).
+//! * [`approx`]: path globs approximated soundly for enforcers that hold only
+//!   exact paths and directory trees (Landlock, BPF maps, KubeArmor).
+//! * [`source`]: source files and their [`source::LineIndex`] (byte offsets ↔
+//!   line/column in bytes, UTF-16 units and characters).
 //!
 //! Architecture invariant: this crate does no IO. Files come through a
 //! [`source::Loader`]; the standard library is compiled in ([`stdlib`]).
@@ -19,6 +24,8 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod analysis;
+pub mod approx;
 pub mod backend;
 pub mod check;
 pub mod diag;

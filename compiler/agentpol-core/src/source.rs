@@ -9,6 +9,9 @@
 use crate::span::{FileId, Span};
 use sha2::{Digest, Sha256};
 
+mod line_index;
+pub use line_index::{LineCol, LineIndex, PositionError};
+
 /// One loaded source file.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
@@ -16,23 +19,34 @@ pub struct SourceFile {
     pub id: FileId,
     /// Display name: a path as the user wrote it, or `std/secrets.agentpol`.
     pub name: String,
-    /// The full text.
+    /// The full text (not to be changed once added: [`Self::lines`] indexes it).
     pub text: String,
+    /// Its line index, built once when the file is added.
+    lines: LineIndex,
 }
 
 impl SourceFile {
-    /// 1-based line and column (in characters) of a byte offset.
+    /// A file with its line index.
+    pub fn new(id: FileId, name: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        SourceFile {
+            id,
+            name: name.into(),
+            lines: LineIndex::new(&text),
+            text,
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset, as
+    /// diagnostics and the IR show them. O(log n): see [`LineIndex`].
     pub fn line_col(&self, offset: u32) -> (u32, u32) {
-        let offset = (offset as usize).min(self.text.len());
-        let before = self.text.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() as u32 + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let col = before
-            .get(line_start..)
-            .map(|s| s.chars().count())
-            .unwrap_or(0) as u32
-            + 1;
-        (line, col)
+        self.lines.display_line_col(offset)
+    }
+
+    /// The file's line index (all three column units, and editor positions
+    /// back to offsets).
+    pub fn lines(&self) -> &LineIndex {
+        &self.lines
     }
 
     /// Hex SHA-256 of the text (recorded in the IR and the build manifest).
@@ -66,11 +80,7 @@ impl SourceMap {
     /// Adds a file and returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
         let id = FileId(self.files.len() as u32);
-        self.files.push(SourceFile {
-            id,
-            name: name.into(),
-            text: text.into(),
-        });
+        self.files.push(SourceFile::new(id, name, text));
         id
     }
 

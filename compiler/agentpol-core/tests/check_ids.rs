@@ -182,3 +182,180 @@ fn profile_rules_get_ids_of_the_including_owner() {
         .collect();
     assert_eq!(suffixes, ["0", "1", "2", "3", "4", "5", "6"]);
 }
+
+// ---------------------------------------------------------------- `fmt` never changes an id (issue 10, point 12)
+
+/// Ids of every rule, in IR order, of a compilation that must be clean.
+fn ids_in_order(root: &str, files: &[(String, String)]) -> Vec<String> {
+    let mut loader = agentpol_core::source::MemoryLoader::default();
+    for (name, text) in files {
+        loader.files.insert(name.clone(), text.clone());
+    }
+    let c = agentpol_core::compile("root.agentpol", root, &loader);
+    let p = c
+        .policy
+        .as_ref()
+        .unwrap_or_else(|| panic!("{}\n{root}", check_support::rendered(&c)));
+    p.all_rules().map(|(_, r)| r.id.0.clone()).collect()
+}
+
+fn fmt(text: &str) -> String {
+    agentpol_core::format::format_source(agentpol_core::span::FileId(0), text)
+        .unwrap_or_else(|d| panic!("{d:?}\n{text}"))
+}
+
+#[test]
+fn trailing_comma_does_not_change_ids() {
+    // The reproduction of issue 10, point 12: `fmt` drops the trailing comma
+    // of a set on one line, which changed the rule's id.
+    let with = BASE.replace("\"/usr/**\"\n  }", "{ \"/usr/**\", \"/opt/**\", }\n  }");
+    let without = fmt(&with);
+    assert!(
+        without.contains("{ \"/usr/**\", \"/opt/**\" }"),
+        "{without}"
+    );
+    assert_eq!(ids(&with), ids(&without));
+}
+
+/// The files of an example directory, by name.
+fn example_files(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "agentpol") {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            out.push((name, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every std module: (name, text), from `stdlib-policies/`.
+fn std_modules() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stdlib-policies");
+    example_files(&dir)
+        .into_iter()
+        .filter_map(|(name, _)| {
+            let module = name.strip_suffix(".agentpol")?.to_string();
+            let (_, text) = agentpol_core::stdlib::module(std::slice::from_ref(&module))?;
+            Some((module, text.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn fmt_keeps_ids_of_examples_and_std() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut checked = 0;
+    for dir in [
+        "examples/coding-agent",
+        "examples/openclaw",
+        "examples/third-party-skill",
+    ] {
+        let files = example_files(&root.join(dir));
+        let formatted: Vec<(String, String)> =
+            files.iter().map(|(n, t)| (n.clone(), fmt(t))).collect();
+        // Each file as the root (examples are one file each, plus std).
+        for (name, text) in &files {
+            let before = ids_in_order(text, &files);
+            let after = ids_in_order(&fmt(text), &formatted);
+            assert!(!before.is_empty(), "{dir}/{name} has no rules");
+            assert_eq!(before, after, "{dir}/{name}");
+            checked += 1;
+        }
+    }
+    // Every std module as an imported file included by one agent.
+    for (module, text) in std_modules() {
+        let parsed = agentpol_core::syntax::parse(agentpol_core::span::FileId(0), &text);
+        let profiles: Vec<String> = parsed
+            .ast
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                agentpol_core::syntax::ast::Item::Profile(b) => Some(b.name.name.clone()),
+                _ => None,
+            })
+            .collect();
+        if profiles.is_empty() {
+            continue;
+        }
+        let includes: String = profiles
+            .iter()
+            .map(|p| format!("  include lib::{p}\n"))
+            .collect();
+        let root = format!("version 1\nimport \"lib.agentpol\" as lib\nagent a {{\n  home \"/home/a\"\n{includes}}}\n");
+        let before = ids_in_order(&root, &[("lib.agentpol".into(), text.clone())]);
+        let after = ids_in_order(&root, &[("lib.agentpol".into(), fmt(&text))]);
+        assert!(!before.is_empty(), "std::{module} has no rules");
+        assert_eq!(before, after, "std::{module}");
+        checked += 1;
+    }
+    assert!(checked >= 6, "only {checked} files checked");
+}
+
+mod random_edits {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn compiles(text: &str) -> bool {
+        agentpol_core::compile("root.agentpol", text, &agentpol_core::source::NoFiles)
+            .policy
+            .is_some()
+    }
+
+    /// Meaning-preserving edits of `text`, chosen by `choices`: a trailing
+    /// comma before a `}`, a leading zero on a port, a line break after a
+    /// `,`, extra spaces. An edit that does not leave the policy valid is
+    /// skipped (a comma before a block's `}`, say).
+    fn edit(text: &str, choices: &[u8]) -> String {
+        let mut bits = choices.iter().copied().cycle();
+        let mut cur = text.to_string();
+        for (needle, insert, at_end) in [("}", ",", false), ("port ", "0", true)] {
+            let mut from = 0;
+            while let Some(off) = cur.get(from..).and_then(|r| r.find(needle)) {
+                let at = from + off + if at_end { needle.len() } else { 0 };
+                from = from + off + needle.len();
+                if bits.next().unwrap_or(0) % 3 != 0 {
+                    continue;
+                }
+                let candidate = format!("{}{insert}{}", &cur[..at], &cur[at..]);
+                if compiles(&candidate) {
+                    cur = candidate;
+                    from += insert.len();
+                }
+            }
+        }
+        let mut out = String::with_capacity(cur.len() * 2);
+        let mut in_str = false;
+        let mut prev = ' ';
+        for c in cur.chars() {
+            if c == '"' && prev != '\\' {
+                in_str = !in_str;
+            }
+            out.push(c);
+            let b = bits.next().unwrap_or(0);
+            if !in_str && c == ',' && b % 4 == 1 {
+                out.push_str("\n        ");
+            } else if !in_str && c == ' ' && b % 5 == 2 {
+                out.push_str("  ");
+            }
+            prev = c;
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn fmt_never_changes_an_id(choices in proptest::collection::vec(any::<u8>(), 1..64)) {
+            let base = agentpol_core::check::testgen::generate_policy(40);
+            let edited = edit(&base, &choices);
+            prop_assert!(compiles(&edited), "{}", edited);
+            let before = ids_in_order(&edited, &[]);
+            let after = ids_in_order(&fmt(&edited), &[]);
+            prop_assert_eq!(before, after);
+        }
+    }
+}

@@ -4,6 +4,7 @@
 
 mod check_support;
 
+use agentpol_core::check::DefinitionKind;
 use agentpol_core::ir::{
     Action, AssertTarget, Effect, Host, Matcher, Policy, Proto, Scalar, Scope, SetOperand, Test,
     UrlField, Value,
@@ -473,4 +474,45 @@ fn unknown_names_in_tests_are_errors() {
         assert!(codes(&c).contains(&code), "{case}: {:?}", codes(&c));
         assert!(c.policy.is_none(), "{case}");
     }
+}
+
+#[test]
+fn definitions_and_partial_ir_survive_errors() {
+    // An editor navigates a file while it has errors: the definitions table
+    // and the IR built so far are kept (issue 9, point 6).
+    let text = "version 1\nconst W = \"/srv\"\ntool send(to: string)\nprofile p { fs { allow read \"/usr/**\" } }\nagent a {\n  home \"/home/a\"\n  include p\n  fs { allow read \"${W}/**\" }\n  fs { allow read nope }\n}\n";
+    let c = check_support::compile_fixture(text);
+    assert!(c.has_errors(), "`nope` is undefined");
+    assert!(c.policy.is_none());
+    let partial = c.partial_policy.as_ref().expect("partial IR kept");
+    let a = partial.agent("a").expect("agent a in the partial IR");
+    assert!(
+        a.rules
+            .iter()
+            .any(|r| matches!(&r.matcher, Matcher::Fs { globs } if globs[0].pattern == "/srv/**")),
+        "{:#?}",
+        a.rules
+    );
+    assert!(std::ptr::eq(c.navigable_policy().unwrap(), partial));
+    let defs: Vec<(DefinitionKind, &str, &str)> = c
+        .definitions
+        .iter()
+        .map(|d| (d.kind, d.name.as_str(), &text[d.name_span.range()]))
+        .collect();
+    assert_eq!(
+        defs,
+        [
+            (DefinitionKind::Const, "W", "W"),
+            (DefinitionKind::Profile, "p", "p"),
+            (DefinitionKind::Agent, "a", "a"),
+            (DefinitionKind::Tool, "send", "send"),
+        ]
+    );
+    let agent = c.definitions.iter().find(|d| d.name == "a").unwrap();
+    assert!(text[agent.item_span.range()].starts_with("agent a {"));
+
+    // Without errors: the policy, and no second copy.
+    let ok = check_support::compile_fixture(&text.replace("  fs { allow read nope }\n", ""));
+    assert!(ok.policy.is_some() && ok.partial_policy.is_none());
+    assert_eq!(ok.definitions.len(), 4);
 }

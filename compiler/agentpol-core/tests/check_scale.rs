@@ -189,3 +189,58 @@ fn long_import_chains_load_each_file_once() {
     assert!(c.diagnostics.is_empty(), "{}", rendered(&c));
     assert_eq!(c.sources.files().len(), n + 1);
 }
+
+/// CPU nanoseconds this thread has run (wall clock where the kernel does
+/// not say), for the ratio test below.
+fn cpu_ns() -> u128 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| {
+            use std::sync::OnceLock;
+            static T0: OnceLock<std::time::Instant> = OnceLock::new();
+            T0.get_or_init(std::time::Instant::now).elapsed().as_nanos()
+        })
+}
+
+fn best_cpu_ns(text: &str) -> u128 {
+    (0..2)
+        .map(|_| {
+            let t0 = cpu_ns();
+            let c = agentpol_core::compile("line.agentpol", text, &NoFiles);
+            let t = cpu_ns() - t0;
+            assert!(c.policy.is_some(), "{}", rendered(&c));
+            t
+        })
+        .min()
+        .unwrap_or(0)
+}
+
+#[test]
+fn rules_far_along_one_line_cost_no_more_than_on_a_short_line() {
+    // Issue 10, point 10: each rule's column was counted from the start of
+    // its line, so N rules at the end of an L-byte line cost N·L. Here 2,000
+    // rules sit 8 MB into a line (old code: ~16 G characters counted); the
+    // same policy with a line break before the rules is the yardstick. A
+    // ratio, not a time, so a slow machine does not fail it.
+    let pad = " ".repeat(8 << 20);
+    let rules: String = (0..2000)
+        .map(|i| format!("fs {{ allow read \"/d{i}/**\" }} "))
+        .collect();
+    let far = format!("version 1{pad}agent a {{ home \"/home/a\" {rules}}}\n");
+    let near = format!("version 1{pad}\nagent a {{ home \"/home/a\" {rules}}}\n");
+    let (t_far, t_near) = (best_cpu_ns(&far), best_cpu_ns(&near));
+    assert!(
+        t_far <= 4 * t_near + 50_000_000,
+        "one line {} ms vs short line {} ms",
+        t_far / 1_000_000,
+        t_near / 1_000_000
+    );
+    // And the columns are right: the last rule starts 8 MB + a bit in.
+    let p = agentpol_core::compile("line.agentpol", &far, &NoFiles)
+        .policy
+        .unwrap();
+    let last = p.agent("a").unwrap().rules.last().unwrap();
+    assert_eq!(last.src.line, 1);
+    assert_eq!(last.src.col, last.src.span.start + 1);
+}

@@ -5,7 +5,7 @@ mod eval_common;
 use agentpol_core::diag::render_human;
 use agentpol_core::eval::{decide, evaluate, parse_request, RequestError};
 use agentpol_core::ir::*;
-use agentpol_core::request::Request;
+use agentpol_core::request::{Request, Resource};
 use agentpol_core::source::SourceMap;
 use agentpol_core::span::Span;
 use eval_common::*;
@@ -412,7 +412,8 @@ fn every_eval_code_is_registered_with_an_explanation() {
         codes,
         [
             "AP0801", "AP0802", "AP0803", "AP0804", "AP0805", "AP0806", "AP0807", "AP0808",
-            "AP0809", "AP0810", "AP0811", "AP0812", "AP0813", "AP0814", "AP0850", "AP0890"
+            "AP0809", "AP0810", "AP0811", "AP0812", "AP0813", "AP0814", "AP0815", "AP0816",
+            "AP0850", "AP0890"
         ]
     );
     for c in agentpol_core::diag::codes::EVAL_CODES {
@@ -443,5 +444,193 @@ fn requests_md_examples_parse() {
     for v in values {
         let text = v.to_string();
         parse_request(&text).unwrap_or_else(|e| panic!("{text}\n{e}"));
+    }
+}
+
+/// Regression (issue 10.4): `"skill": null` was read as "no skill" and got
+/// the agent's wider rights. Null and empty identity fields, and a null in any
+/// optional field, are errors.
+#[test]
+fn ap0801_null_and_empty_fields() {
+    let cases = [
+        (
+            r#"{"agent": "openclaw", "skill": null, "kind": "fs", "action": "read", "path": "/home/agent/x"}"#,
+            "/skill",
+        ),
+        (
+            r#"{"agent": "openclaw", "skill": "", "kind": "fs", "action": "read", "path": "/home/agent/x"}"#,
+            "/skill",
+        ),
+        (
+            r#"{"agent": null, "kind": "fs", "action": "read", "path": "/home/agent/x"}"#,
+            "/agent",
+        ),
+        (
+            r#"{"agent": "openclaw", "kind": "net", "action": "connect", "proto": "tcp", "addr": null, "domain": "a.example", "port": 1}"#,
+            "/addr",
+        ),
+        (
+            r#"{"agent": "openclaw", "kind": "net", "action": "connect", "proto": "tcp", "domain": null, "port": 1}"#,
+            "/domain",
+        ),
+        (
+            r#"{"agent": "openclaw", "kind": "exec", "path": "/bin/ls", "args": null}"#,
+            "/args",
+        ),
+        (
+            r#"{"agent": "openclaw", "kind": "tool", "tool": "send_email", "args": {"to": "a", "body": "b"}, "tainted": null}"#,
+            "/tainted",
+        ),
+    ];
+    for (json, at) in cases {
+        eval_err("AP0801", json);
+        assert_eq!(field(json), at, "{json}");
+    }
+    // Wrong-typed identity fields were already refused; keep it so.
+    eval_err(
+        "AP0801",
+        r#"{"agent": "openclaw", "skill": 1, "kind": "fs", "action": "read", "path": "/x"}"#,
+    );
+    eval_err(
+        "AP0801",
+        r#"{"agent": ["openclaw"], "kind": "fs", "action": "read", "path": "/x"}"#,
+    );
+    insta::assert_snapshot!(eval_err(
+        "AP0801",
+        r#"{"agent": "openclaw", "skill": null, "kind": "fs", "action": "read", "path": "/home/agent/x"}"#
+    ));
+}
+
+/// Regression (issue 10.6): requests were unbounded (10 M `tainted` entries
+/// took 5.3 GB). Every limit is refused with AP0816 and the field that broke it.
+#[test]
+fn ap0816_request_too_large() {
+    use agentpol_core::eval::request_check::limits::*;
+    let tool = |tainted: String, body: String| {
+        format!(
+            r#"{{"agent": "openclaw", "kind": "tool", "tool": "send_email", "args": {{"to": "a", "body": "{body}"}}, "tainted": [{tainted}]}}"#
+        )
+    };
+    let many = vec!["\"to\""; MAX_ARRAY_LEN + 1].join(",");
+    let json = tool(many, "b".into());
+    eval_err("AP0816", &json);
+    assert_eq!(field(&json), "/tainted");
+    let ok = vec!["\"to\""; MAX_ARRAY_LEN].join(",");
+    assert!(parse_request(&tool(ok, "b".into())).is_ok_and(|r| matches!(
+        r.resource,
+        Resource::Tool { ref tainted, .. } if tainted.len() == MAX_ARRAY_LEN
+    )));
+    let long = tool(String::new(), "x".repeat(MAX_STRING_BYTES + 1));
+    eval_err("AP0816", &long);
+    assert_eq!(field(&long), "/args/body");
+    let huge = format!(
+        "{}{}",
+        tool(String::new(), "b".into()),
+        " ".repeat(MAX_REQUEST_BYTES)
+    );
+    eval_err("AP0816", &huge);
+    let deep = format!(
+        r#"{{"agent": "openclaw", "kind": "tool", "tool": "send_email", "args": {{"to": "a", "body": {}1{}}}}}"#,
+        "[".repeat(MAX_DEPTH),
+        "]".repeat(MAX_DEPTH)
+    );
+    eval_err("AP0816", &deep);
+    insta::assert_snapshot!(eval_err(
+        "AP0816",
+        &tool(vec!["\"to\""; MAX_ARRAY_LEN + 1].join(","), "b".into())
+    )
+    .lines()
+    .take(3)
+    .collect::<Vec<_>>()
+    .join("\n"));
+}
+
+/// Regression (issue 10.3): `https://docs.rs\@pastebin.com/raw` was allowed
+/// (WHATWG reads host `docs.rs`, curl and urllib `pastebin.com`). Every URL
+/// whose host common parsers read differently is refused.
+#[test]
+fn ap0815_ambiguous_urls() {
+    let ambiguous = [
+        r"https://docs.rs\\@pastebin.com/raw",
+        r"https://docs.rs\\evil.example/",
+        "https://user@docs.rs/",
+        "https://docs.rs:443@evil.example/",
+        "https://docs.rs%2fevil.example/",
+        "https://%64ocs.rs/",
+        "https://0x7f.1/",
+        "https://127.1/",
+        "https://017.0.0.1/",
+        "https://2130706433/",
+        "https://docs.rs./",
+        "https:docs.rs/x",
+        "https:/docs.rs/x",
+        "https:///docs.rs/x",
+        "https://docs.rs\\t/",
+        "https://do cs.rs/",
+        "https://dоcs.rs/",
+        "https://[::1%25eth0]/",
+        "https://[::1/",
+    ];
+    for url in ambiguous {
+        let json = format!(
+            r#"{{"agent": "openclaw", "kind": "tool", "tool": "transfer", "args": {{"amount": 1, "urgent": false, "u": "{url}", "p": "/x"}}}}"#
+        );
+        eval_err("AP0815", &json);
+        assert_eq!(field(&json), "/args/u", "{url}");
+    }
+    let plain = [
+        "https://docs.rs/cedar-policy?q=a%20b#x",
+        "https://127.0.0.1:8080/",
+        "https://[::1]/",
+        "http://example.com",
+        "file:///etc/hosts",
+        "mailto:a@example.com",
+    ];
+    for url in plain {
+        let json = format!(
+            r#"{{"agent": "openclaw", "kind": "tool", "tool": "transfer", "args": {{"amount": 1, "urgent": false, "u": "{url}", "p": "/x"}}}}"#
+        );
+        let p = fixture();
+        let r = parse_request(&json).unwrap();
+        // Not refused: decided (default deny here, as no rule names `transfer`).
+        assert!(evaluate(&p, &r).is_ok(), "{url}");
+    }
+    insta::assert_snapshot!(eval_err(
+        "AP0815",
+        r#"{"agent": "openclaw", "kind": "tool", "tool": "transfer", "args": {"amount": 1, "urgent": false, "u": "https://docs.rs\\@pastebin.com/raw", "p": "/x"}}"#
+    ));
+}
+
+/// An IP literal in a net request's `domain` is the address; a name ending in
+/// a number that is no address, or a literal that disagrees with `addr`, is refused.
+#[test]
+fn ap0815_ambiguous_domains() {
+    let net = |rest: &str| {
+        format!(
+            r#"{{"agent": "openclaw", "kind": "net", "action": "connect", "proto": "tcp", {rest}, "port": 443}}"#
+        )
+    };
+    for rest in [
+        r#""domain": "127.1""#,
+        r#""domain": "0x7f.1""#,
+        r#""domain": "2130706433""#,
+        r#""domain": "192.0.2.1", "addr": "192.0.2.2""#,
+    ] {
+        let json = net(rest);
+        eval_err("AP0815", &json);
+        assert_eq!(field(&json), "/domain");
+    }
+    let p = fixture();
+    for (rest, peer) in [
+        (r#""domain": "192.0.2.1""#, "tcp 192.0.2.1 port"),
+        (
+            r#""domain": "192.0.2.1", "addr": "192.0.2.1""#,
+            "tcp 192.0.2.1 port",
+        ),
+        (r#""domain": "[2001:db8::1]""#, "tcp 2001:db8::1 port"),
+    ] {
+        let r = parse_request(&net(rest)).unwrap();
+        let d = evaluate(&p, &r).unwrap();
+        assert!(d.reason.contains(peer), "{rest}: {}", d.reason);
     }
 }

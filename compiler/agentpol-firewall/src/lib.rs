@@ -5,9 +5,11 @@
 //!                                                            └─iptables::render──▶ iptables-restore pair
 //! ```
 //!
-//! Architecture invariant: pure. Nothing here runs a program or touches a file;
-//! [`host`] builds command lines and parses program output for the `agentpolc`
-//! binary, which runs them. API boundary: reads only [`agentpol_core::ir`].
+//! Architecture invariant: pure. Nothing here runs a program, touches a file or
+//! reads a host fact: the output is a function of the IR and [`Options`] only.
+//! Applying a ruleset on a host (cgroup2 mount, DNS, `nft` with verify and
+//! rollback) is `agentpol-runtime`'s job. API boundary: reads only
+//! [`agentpol_core::ir`].
 //!
 //! # The packet model
 //! A firewall sees packets, not system calls. Each packet of a socket in an
@@ -45,13 +47,9 @@
 //! nft resolves `socket cgroupv2` paths to cgroup ids **when the ruleset is
 //! loaded**, and refuses a path that does not exist. So the cgroups are created
 //! first, then the ruleset is loaded; a cgroup deleted and re-created later
-//! gets a new id and needs a re-apply. [`host::apply_plan`] lists the steps.
+//! gets a new id and needs a re-apply. `agentpol_runtime::nft` does the steps.
 
 pub mod codes;
-pub mod dns;
-#[doc(hidden)]
-pub mod fixture;
-pub mod host;
 pub mod interval;
 pub mod iptables;
 pub mod lower;
@@ -82,8 +80,9 @@ pub enum DenyAction {
 pub struct Options {
     /// Where the cgroup2 hierarchy is, relative to `/sys/fs/cgroup` (where nft
     /// resolves `socket cgroupv2` paths): `""` when cgroup2 is mounted at
-    /// `/sys/fs/cgroup`, `"unified"` on hybrid hosts. The `agentpolc` binary
-    /// detects it with [`host::cgroup_root_from_mountinfo`]. Only nft uses it
+    /// `/sys/fs/cgroup`, `"unified"` on hybrid hosts. `build` always writes
+    /// `""` (its output never depends on the build host); `apply` detects the
+    /// real one with `agentpol_runtime::host`. Only nft uses it
     /// (iptables' `--path` is relative to the cgroup2 root itself).
     pub cgroup_root: String,
     /// Domain name → how it resolved when applied. Names missing here fail

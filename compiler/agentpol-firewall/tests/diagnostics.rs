@@ -4,8 +4,8 @@
 use agentpol_core::diag::{render_human, Diag};
 use agentpol_core::ir::{Action::*, Effect::*, Proto::*, Scope};
 use agentpol_core::source::SourceMap;
-use agentpol_firewall::fixture::{cgroup, net, Fixture};
-use agentpol_firewall::{emit_iptables, emit_nft, host, Options, FIREWALL_CODES};
+use agentpol_firewall::{emit_iptables, emit_nft, Options, FIREWALL_CODES};
+use agentpol_testkit::net_fixture::{cgroup, net, Fixture};
 use std::collections::BTreeSet;
 
 fn first(diags: &[Diag], code: &'static str) -> Diag {
@@ -213,72 +213,12 @@ fn ap0707_bad_log_prefix() {
     first(&emit_nft(&f.policy, &o).diagnostics, "AP0707");
 }
 
-#[test]
-fn ap0710_cgroup2_not_found() {
-    let d = host::cgroup_root_from_mountinfo("30 23 0:26 / /mnt/cg rw - cgroup2 none rw\n")
-        .unwrap_err();
-    check("AP0710", &d, &SourceMap::new());
-}
-
-#[test]
-fn ap0711_nft_missing() {
-    check(
-        "AP0711",
-        &host::nft_missing("No such file or directory (os error 2)"),
-        &SourceMap::new(),
-    );
-}
-
-#[test]
-fn ap0712_nft_too_old() {
-    let d = host::check_nft_version("nftables v0.9.8 (E.D.S.)").unwrap_err();
-    check("AP0712", &d, &SourceMap::new());
-}
-
-#[test]
-fn ap0713_nft_rejected() {
-    let stderr = "Error: cgroupv2 path fails: No such file or directory\nsocket cgroupv2 level 2 \"unified/agentpol/a\" jump a_out\n                       ^^^^^^^^^^^^^^^^^^^^\n";
-    check(
-        "AP0713",
-        &host::nft_rejected("check", stderr),
-        &SourceMap::new(),
-    );
-}
-
-#[test]
-fn ap0714_apply_verify_failed() {
-    check(
-        "AP0714",
-        &host::verify_failed("chain a_out_tcp missing", true),
-        &SourceMap::new(),
-    );
-}
-
-#[test]
-fn ap0715_resolve_failed() {
-    check(
-        "AP0715",
-        &host::resolve_failed("api.example.com", "timed out after 2 s asking 192.0.2.53"),
-        &SourceMap::new(),
-    );
-}
-
-#[test]
-fn ap0716_not_privileged() {
-    check(
-        "AP0716",
-        &host::not_privileged("nft: Operation not permitted"),
-        &SourceMap::new(),
-    );
-}
-
 /// Tests may run in any order, so this checks the registry against the test
 /// functions in this file rather than against what ran.
 #[test]
 fn every_code_has_a_test_and_an_explanation() {
     let tested: BTreeSet<&str> = [
-        "AP0701", "AP0702", "AP0703", "AP0704", "AP0705", "AP0706", "AP0707", "AP0710", "AP0711",
-        "AP0712", "AP0713", "AP0714", "AP0715", "AP0716",
+        "AP0701", "AP0702", "AP0703", "AP0704", "AP0705", "AP0706", "AP0707",
     ]
     .into_iter()
     .collect();

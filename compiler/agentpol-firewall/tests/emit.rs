@@ -5,10 +5,10 @@ mod common;
 
 use agentpol_core::backend::Approximation;
 use agentpol_core::ir::{Action, Effect, Proto};
-use agentpol_firewall::fixture::decide;
 use agentpol_firewall::lower::{lower, Layer};
 use agentpol_firewall::validate::{expected, probes, Ct, Hook, Packet, SocketCtx, Verdict};
 use agentpol_firewall::{emit_iptables, emit_nft};
+use agentpol_testkit::net_fixture::decide;
 
 fn artifact(out: &agentpol_core::backend::TargetOutput, path: &str) -> String {
     let a = out
@@ -70,10 +70,10 @@ fn loss_reports() {
 
 #[test]
 fn long_sets_wrap_and_parse_back() {
-    let mut f = agentpol_firewall::fixture::Fixture::new("agent a {}");
+    let mut f = agentpol_testkit::net_fixture::Fixture::new("agent a {}");
     let hosts: Vec<String> = (0..20).map(|i| format!("192.0.2.{}", i * 2)).collect();
     let refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
-    let r = agentpol_firewall::fixture::net(
+    let r = agentpol_testkit::net_fixture::net(
         &f,
         "a",
         "many",
@@ -86,7 +86,7 @@ fn long_sets_wrap_and_parse_back() {
     );
     f.agent(
         "a",
-        agentpol_firewall::fixture::cgroup("agentpol/a"),
+        agentpol_testkit::net_fixture::cgroup("agentpol/a"),
         "agent a",
     )
     .rules = vec![r];

@@ -17,8 +17,8 @@
 
 use agentpol_core::diag::Severity;
 use agentpol_core::ir::{Action, Effect, Policy};
-use agentpol_verify::build::{agent, fs, policy, rule};
-use agentpol_verify::gen::{generate, GenConfig, Planted};
+use agentpol_testkit::verify_build::{agent, fs, policy, rule};
+use agentpol_testkit::verify_gen::{generate, GenConfig, Planted};
 use agentpol_verify::{verify, Finding, FindingKind, Options, Report};
 use std::collections::BTreeSet;
 use std::time::Instant;

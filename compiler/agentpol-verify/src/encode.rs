@@ -17,7 +17,7 @@
 use crate::formula::{Atom, IntTerm, Schema, Slot, F, HOST_DOMAIN, HOST_NONE, HOST_V4, HOST_V6};
 use crate::paths::{path_universe, PathUniverse};
 use crate::strings::{universe, CharPattern, Sort, StrUniverse};
-use agentpol_core::ir::{ArgType, CmpOp, Glob, ParamType, Value};
+use agentpol_core::ir::{ArgType, CmpOp, Glob, LikePiece, ParamType, Value};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -397,8 +397,7 @@ impl<'s> Encoder<'s> {
             }
             let path = Slot::UrlPath(u.clone());
             g.str_id(&path);
-            let slash = crate::build::like("/*");
-            let p = CharPattern::like(&slash.pieces);
+            let p = CharPattern::like(&slash_star());
             let pats = g.pats.entry(path).or_default();
             if !pats.contains(&p) {
                 pats.push(p);
@@ -609,10 +608,7 @@ impl<'s> Encoder<'s> {
             .get(&Slot::UrlPortKnown(u.into()))
             .cloned()
             .unwrap_or_else(|| Bool::from_bool(true));
-        let slash = self.pat_bool(
-            &Slot::UrlPath(u.into()),
-            &CharPattern::like(&crate::build::like("/*").pieces),
-        );
+        let slash = self.pat_bool(&Slot::UrlPath(u.into()), &CharPattern::like(&slash_star()));
         let has_host = kind.eq(lit_i(HOST_NONE)).not();
         if let Some(ip) = self.addrs.get(&Slot::UrlIp(u.into())) {
             self.solver.assert(kind.eq(lit_i(HOST_V4)).implies(&ip.v4));
@@ -916,4 +912,9 @@ pub(crate) fn default_param(ty: ParamType) -> serde_json::Value {
         ParamType::Bool => serde_json::Value::Bool(false),
         ParamType::SetString | ParamType::SetInt => serde_json::Value::Array(Vec::new()),
     }
+}
+
+/// The `like` pattern `/*`: a URL path (any path starting with a slash).
+fn slash_star() -> [LikePiece; 2] {
+    [LikePiece::Lit("/".into()), LikePiece::Star]
 }

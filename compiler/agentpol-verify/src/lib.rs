@@ -27,13 +27,11 @@
 )]
 
 mod automata;
-pub mod build;
 mod check;
 pub mod codes;
 mod diff;
 mod encode;
 mod formula;
-pub mod gen;
 mod paths;
 mod prune;
 mod report;
@@ -241,7 +239,16 @@ mod tests {
 
     #[test]
     fn a_crashing_job_becomes_its_fallback_and_the_rest_still_run() {
-        let p = build::policy(vec![], vec![], vec![]);
+        let p = Policy {
+            ir_version: agentpol_core::ir::IR_VERSION,
+            files: Vec::new(),
+            agents: Vec::new(),
+            tools: Vec::new(),
+            params: Vec::new(),
+            secrets: Vec::new(),
+            assertions: Vec::new(),
+            tests: Vec::new(),
+        };
         for threads in [1, 2] {
             let opts = Options {
                 threads,

@@ -145,8 +145,12 @@ pub(crate) fn path_universe(globs: &[&Glob], max_states: usize) -> PathUniverse 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::glob;
+    use agentpol_core::check::glob::parse_glob;
     use agentpol_core::eval::matching::glob_matches;
+
+    fn glob(pattern: &str) -> Glob {
+        parse_glob(pattern).unwrap_or_else(|e| panic!("bad test glob {pattern:?}: {}", e.message))
+    }
 
     fn check(globs: &[&str]) -> PathUniverse {
         let gs: Vec<Glob> = globs.iter().map(|g| glob(g)).collect();

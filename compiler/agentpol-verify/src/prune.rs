@@ -505,32 +505,44 @@ struct Trie {
     kids: HashMap<String, Trie>,
 }
 
+// Loops, not recursion: a glob's literal prefix can have tens of thousands
+// of segments, and the depth of this tree is the input's to choose.
 impl Trie {
     fn insert(&mut self, path: &[String], id: usize) {
-        match path.split_first() {
-            None => {
-                if self.here.last() != Some(&id) {
-                    self.here.push(id);
-                }
-            }
-            Some((s, rest)) => self.kids.entry(s.clone()).or_default().insert(rest, id),
+        let mut node = self;
+        for s in path {
+            node = node.kids.entry(s.clone()).or_default();
+        }
+        if node.here.last() != Some(&id) {
+            node.here.push(id);
         }
     }
     fn collect_below(&self, out: &mut Vec<usize>) {
-        out.extend(&self.here);
-        for k in self.kids.values() {
-            k.collect_below(out);
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            out.extend(&node.here);
+            stack.extend(node.kids.values());
         }
     }
     fn query(&self, path: &[String], out: &mut Vec<usize>) {
-        match path.split_first() {
-            None => self.collect_below(out),
-            Some((s, rest)) => {
-                out.extend(&self.here);
-                if let Some(k) = self.kids.get(s) {
-                    k.query(rest, out);
-                }
+        let mut node = self;
+        for s in path {
+            out.extend(&node.here);
+            match node.kids.get(s) {
+                Some(k) => node = k,
+                None => return,
             }
+        }
+        node.collect_below(out);
+    }
+}
+
+impl Drop for Trie {
+    // The derived drop would recurse once per level.
+    fn drop(&mut self) {
+        let mut stack: Vec<Trie> = self.kids.drain().map(|(_, t)| t).collect();
+        while let Some(mut t) = stack.pop() {
+            stack.extend(t.kids.drain().map(|(_, k)| k));
         }
     }
 }

@@ -12,7 +12,7 @@ use agentpol_core::ir::{
 };
 use agentpol_core::source::SourceMap;
 use agentpol_core::span::{FileId, Span};
-use agentpol_verify::build::{agent, glob, policy, skill, tool};
+use agentpol_testkit::verify_build::{agent, glob, policy, skill, tool};
 use agentpol_verify::{diff, verify, Finding, FindingKind, Options};
 
 /// The span of the `nth` occurrence of `needle` in `text`.

@@ -23,7 +23,7 @@ use agentpol_core::ir::{
     PortRange, Proto, Rule, Scalar, SetOperand, Test, Value,
 };
 use agentpol_core::request::{Request, Resource};
-use agentpol_verify::build::*;
+use agentpol_testkit::verify_build::*;
 use agentpol_verify::{diff, verify, Direction, FindingKind, Options};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,6 +1,6 @@
 //! `assert` and `test` items of the root file (semantics.md §8).
 
-use super::blocks::{effect, proto, HAgent, HMatcher};
+use super::blocks::{effect, proto, ElabAgent, ElabMatcher};
 use super::ctx::{closest, Checker, ConstVal, DefKind, Elem};
 use super::glob::Home;
 use super::lower::expand;
@@ -25,13 +25,13 @@ enum Who {
 
 /// The root agents by name, for `WHO` references.
 pub struct AgentTable<'h> {
-    agents: &'h [HAgent],
+    agents: &'h [ElabAgent],
     by_name: HashMap<&'h str, usize>,
 }
 
 impl<'h> AgentTable<'h> {
     /// Indexes `agents`.
-    pub fn new(agents: &'h [HAgent]) -> Self {
+    pub fn new(agents: &'h [ElabAgent]) -> Self {
         let by_name = agents
             .iter()
             .enumerate()
@@ -145,7 +145,7 @@ impl Checker<'_> {
         let (Some(who), Some((actions, matchers))) = (who, pattern) else {
             return Vec::new();
         };
-        let needs_home = matchers.iter().any(HMatcher::needs_home);
+        let needs_home = matchers.iter().any(ElabMatcher::needs_home);
         let targets: Vec<(ir::AssertTarget, Option<&Home>, Option<usize>)> = match &who {
             Who::All if needs_home => table
                 .agents
@@ -232,12 +232,12 @@ impl Checker<'_> {
     }
 
     /// An assertion's pattern: its actions and matchers (before `~`).
-    fn pattern(&mut self, p: &RequestPattern) -> Option<(Vec<Action>, Vec<HMatcher>)> {
+    fn pattern(&mut self, p: &RequestPattern) -> Option<(Vec<Action>, Vec<ElabMatcher>)> {
         match p {
             RequestPattern::Fs(m, _) => {
                 let actions = self.fs_actions(&m.actions);
                 let paths = self.path_targets(0, &m.targets)?;
-                Some((actions, vec![HMatcher::Fs(Rc::new(paths))]))
+                Some((actions, vec![ElabMatcher::Fs(Rc::new(paths))]))
             }
             RequestPattern::Exec(m, _) => {
                 let bins = self.path_targets(0, &m.binaries);
@@ -247,7 +247,7 @@ impl Checker<'_> {
                 };
                 Some((
                     vec![Action::Exec],
-                    vec![HMatcher::Exec(Rc::new(bins?), args)],
+                    vec![ElabMatcher::Exec(Rc::new(bins?), args)],
                 ))
             }
             RequestPattern::Net(m, _) => {
@@ -262,7 +262,7 @@ impl Checker<'_> {
                 };
                 Some((
                     actions,
-                    vec![HMatcher::Net {
+                    vec![ElabMatcher::Net {
                         proto: proto(m.proto.as_ref()),
                         hosts: hosts?,
                         ports: ports?,
@@ -279,7 +279,7 @@ impl Checker<'_> {
                     vec![Action::Call],
                     disjuncts
                         .into_iter()
-                        .map(|conds| HMatcher::Tool {
+                        .map(|conds| ElabMatcher::Tool {
                             tool: Some(name.name.clone()),
                             conds,
                         })
@@ -292,7 +292,7 @@ impl Checker<'_> {
                     self.diags.push(e.error_at(lit.span));
                     return None;
                 }
-                Some((vec![Action::ReadEnv], vec![HMatcher::Env(vec![var])]))
+                Some((vec![Action::ReadEnv], vec![ElabMatcher::Env(vec![var])]))
             }
         }
     }
@@ -412,7 +412,7 @@ impl Checker<'_> {
         &mut self,
         lit: &ast::StrLit,
         home: Option<&Home>,
-        ag: &HAgent,
+        ag: &ElabAgent,
     ) -> Option<String> {
         let text = self.interpolate(0, lit)?;
         self.expand_concrete(&text, home, ag, lit.span)
@@ -422,7 +422,7 @@ impl Checker<'_> {
         &mut self,
         text: &str,
         home: Option<&Home>,
-        ag: &HAgent,
+        ag: &ElabAgent,
         span: Span,
     ) -> Option<String> {
         let expanded = match text.strip_prefix('~') {

@@ -1,9 +1,18 @@
-//! Elaboration: each agent, profile and skill body is checked once into a
-//! home-independent form ([`HBody`]): rules with validated matchers whose
-//! `~` is still pending, and includes as references. Lowering
-//! (`lower.rs`) places them into agents.
+//! Elaboration: each agent, profile and skill body is checked once into the
+//! *elaborated form* — the checker's intermediate stage between the AST and
+//! the IR, whose types are named `Elab*` ([`ElabBody`], [`ElabRule`],
+//! [`ElabMatcher`], and `ElabAtom` in `cond.rs`).
+//!
+//! The elaborated form is home-independent: names are resolved, literals
+//! validated, conditions in DNF, but globs that start with `~` are still
+//! pending (a profile is written once and included by agents with different
+//! homes) and includes are references to other bodies. Lowering
+//! (`lower.rs`) places elaborated bodies into agents: it expands `~` with
+//! each agent's home, flattens includes and assigns rule ids. Keeping this
+//! stage separate is what lets a profile be checked (and reported on) once,
+//! however many agents include it.
 
-use super::cond::HAtom;
+use super::cond::ElabAtom;
 use super::ctx::{Checker, DefId, DefKind};
 use super::glob::{parse_home, Home, PathPat};
 use super::misc::{check_cgroup_path, check_label, check_namespace, parse_like};
@@ -22,7 +31,7 @@ use std::rc::Rc;
 
 /// A matcher whose globs may still hold `~`.
 #[derive(Clone, Debug)]
-pub enum HMatcher {
+pub enum ElabMatcher {
     /// Paths.
     Fs(Rc<Vec<PathPat>>),
     /// Binaries and argument patterns.
@@ -41,37 +50,37 @@ pub enum HMatcher {
         /// The tool (None: every tool).
         tool: Option<String>,
         /// A conjunction.
-        conds: Vec<HAtom>,
+        conds: Vec<ElabAtom>,
     },
     /// Environment variables.
     Env(Vec<String>),
 }
 
-impl HMatcher {
+impl ElabMatcher {
     /// True if a glob needs the agent's home.
     pub fn needs_home(&self) -> bool {
         match self {
-            HMatcher::Fs(g) | HMatcher::Exec(g, _) => g.iter().any(|p| p.tilde),
-            HMatcher::Tool { conds, .. } => conds.iter().any(HAtom::needs_home),
-            HMatcher::Net { .. } | HMatcher::Env(_) => false,
+            ElabMatcher::Fs(g) | ElabMatcher::Exec(g, _) => g.iter().any(|p| p.tilde),
+            ElabMatcher::Tool { conds, .. } => conds.iter().any(ElabAtom::needs_home),
+            ElabMatcher::Net { .. } | ElabMatcher::Env(_) => false,
         }
     }
 }
 
 /// Some of the IR rules a source rule lowers to: one per action.
 #[derive(Clone, Debug)]
-pub struct HPart {
+pub struct ElabPart {
     /// Actions, in a fixed order.
     pub actions: Vec<Action>,
     /// What they match.
-    pub matcher: HMatcher,
+    pub matcher: ElabMatcher,
     /// The secret this part comes from.
     pub secret: Option<String>,
 }
 
 /// A checked source rule.
 #[derive(Clone, Debug)]
-pub struct HRule {
+pub struct ElabRule {
     /// Its effect.
     pub effect: Effect,
     /// The source rule.
@@ -79,14 +88,14 @@ pub struct HRule {
     /// Digest of its normalised text (for the id).
     pub key: TextKey,
     /// What it lowers to, in order.
-    pub parts: Vec<HPart>,
-    /// A part holds a `~` glob (set by [`HRule::new`]).
+    pub parts: Vec<ElabPart>,
+    /// A part holds a `~` glob (set by [`ElabRule::new`]).
     pub needs_home: bool,
 }
 
-impl HRule {
+impl ElabRule {
     /// Fills in `needs_home`.
-    pub fn new(mut rule: HRule) -> HRule {
+    pub fn new(mut rule: ElabRule) -> ElabRule {
         rule.needs_home = rule.parts.iter().any(|p| p.matcher.needs_home());
         rule
     }
@@ -94,9 +103,9 @@ impl HRule {
 
 /// A member of a checked body.
 #[derive(Clone, Debug)]
-pub enum HMember {
+pub enum ElabMember {
     /// A rule.
-    Rule(HRule),
+    Rule(ElabRule),
     /// `include PROFILE`.
     Include {
         /// The profile.
@@ -106,16 +115,17 @@ pub enum HMember {
     },
 }
 
-/// A checked body.
+/// An elaborated body (of an agent, profile or skill): checked rules with
+/// `~` still pending, and includes by reference. See the module docs.
 #[derive(Clone, Debug, Default)]
-pub struct HBody {
+pub struct ElabBody {
     /// Rules and includes in source order.
-    pub members: Vec<HMember>,
+    pub members: Vec<ElabMember>,
 }
 
 /// A checked skill.
 #[derive(Clone, Debug)]
-pub struct HSkill {
+pub struct ElabSkill {
     /// Its name.
     pub name: String,
     /// Where the name is.
@@ -123,12 +133,12 @@ pub struct HSkill {
     /// The whole block.
     pub span: Span,
     /// Its body.
-    pub body: HBody,
+    pub body: ElabBody,
 }
 
 /// A checked agent.
 #[derive(Clone, Debug)]
-pub struct HAgent {
+pub struct ElabAgent {
     /// Its name.
     pub name: String,
     /// Where the name is.
@@ -144,9 +154,9 @@ pub struct HAgent {
     /// `selector`.
     pub selector: Option<ir::Selector>,
     /// Its body.
-    pub body: HBody,
+    pub body: ElabBody,
     /// Its skills.
-    pub skills: Vec<HSkill>,
+    pub skills: Vec<ElabSkill>,
 }
 
 /// Header members seen so far in an agent (for duplicates).
@@ -369,12 +379,12 @@ impl Checker<'_> {
     }
 
     /// Elaborates a profile's body.
-    pub fn elab_profile(&mut self, module: usize, block: &Block) -> HBody {
+    pub fn elab_profile(&mut self, module: usize, block: &Block) -> ElabBody {
         self.elab_body(module, &block.members, BlockKind::Profile, None, None)
     }
 
     /// Elaborates an agent.
-    pub fn elab_agent(&mut self, module: usize, block: &Block) -> HAgent {
+    pub fn elab_agent(&mut self, module: usize, block: &Block) -> ElabAgent {
         let mut header = Header::default();
         let mut skills = Vec::new();
         let body = self.elab_body(
@@ -384,7 +394,7 @@ impl Checker<'_> {
             Some(&mut header),
             Some(&mut skills),
         );
-        HAgent {
+        ElabAgent {
             name: block.name.name.clone(),
             name_span: block.name.span,
             span: block.span,
@@ -403,9 +413,9 @@ impl Checker<'_> {
         members: &[Member],
         kind: BlockKind,
         mut header: Option<&mut Header>,
-        mut skills: Option<&mut Vec<HSkill>>,
-    ) -> HBody {
-        let mut body = HBody::default();
+        mut skills: Option<&mut Vec<ElabSkill>>,
+    ) -> ElabBody {
+        let mut body = ElabBody::default();
         let mut skill_names: HashMap<String, Span> = HashMap::new();
         for member in members {
             match member {
@@ -517,7 +527,7 @@ impl Checker<'_> {
                         continue;
                     };
                     match self.kind(def) {
-                        Some(DefKind::Profile) => body.members.push(HMember::Include {
+                        Some(DefKind::Profile) => body.members.push(ElabMember::Include {
                             profile: def,
                             site: *span,
                         }),
@@ -545,13 +555,13 @@ impl Checker<'_> {
                         if paths.is_empty() {
                             self.warn_empty(rule.body.targets.span());
                         }
-                        body.members.push(HMember::Rule(HRule::new(HRule {
+                        body.members.push(ElabMember::Rule(ElabRule::new(ElabRule {
                             effect: effect(rule.effect.node),
                             span: rule.span,
                             key: self.rule_key("fs", rule.span),
-                            parts: vec![HPart {
+                            parts: vec![ElabPart {
                                 actions,
-                                matcher: HMatcher::Fs(Rc::new(paths)),
+                                matcher: ElabMatcher::Fs(Rc::new(paths)),
                                 secret: None,
                             }],
                             needs_home: false,
@@ -575,13 +585,13 @@ impl Checker<'_> {
                         if bins.is_empty() {
                             self.warn_empty(rule.body.binaries.span());
                         }
-                        body.members.push(HMember::Rule(HRule::new(HRule {
+                        body.members.push(ElabMember::Rule(ElabRule::new(ElabRule {
                             effect: effect(rule.effect.node),
                             span: rule.span,
                             key: self.rule_key("exec", rule.span),
-                            parts: vec![HPart {
+                            parts: vec![ElabPart {
                                 actions: vec![Action::Exec],
-                                matcher: HMatcher::Exec(Rc::new(bins), args),
+                                matcher: ElabMatcher::Exec(Rc::new(bins), args),
                                 secret: None,
                             }],
                             needs_home: false,
@@ -615,13 +625,13 @@ impl Checker<'_> {
                                 self.warn_empty(t.span());
                             }
                         }
-                        body.members.push(HMember::Rule(HRule::new(HRule {
+                        body.members.push(ElabMember::Rule(ElabRule::new(ElabRule {
                             effect: effect(rule.effect.node),
                             span: rule.span,
                             key: self.rule_key("net", rule.span),
-                            parts: vec![HPart {
+                            parts: vec![ElabPart {
                                 actions,
-                                matcher: HMatcher::Net {
+                                matcher: ElabMatcher::Net {
                                     proto: proto(rule.body.proto.as_ref()),
                                     hosts,
                                     ports,
@@ -647,16 +657,16 @@ impl Checker<'_> {
                         };
                         let parts = disjuncts
                             .into_iter()
-                            .map(|conds| HPart {
+                            .map(|conds| ElabPart {
                                 actions: vec![Action::Call],
-                                matcher: HMatcher::Tool {
+                                matcher: ElabMatcher::Tool {
                                     tool: Some(tb.name.name.clone()),
                                     conds,
                                 },
                                 secret: None,
                             })
                             .collect();
-                        body.members.push(HMember::Rule(HRule::new(HRule {
+                        body.members.push(ElabMember::Rule(ElabRule::new(ElabRule {
                             effect: effect(rule.effect.node),
                             span: rule.span,
                             key: self.rule_key(&context, rule.span),
@@ -688,7 +698,7 @@ impl Checker<'_> {
                         if !ok {
                             continue;
                         }
-                        body.members.push(HMember::Rule(HRule::new(HRule {
+                        body.members.push(ElabMember::Rule(ElabRule::new(ElabRule {
                             effect: eff,
                             span: rule.span,
                             key: self.rule_key("secrets", rule.span),
@@ -733,7 +743,7 @@ impl Checker<'_> {
                     skill_names.insert(sb.name.name.clone(), sb.name.span);
                     let skill_body =
                         self.elab_body(module, &sb.members, BlockKind::Skill, None, None);
-                    list.push(HSkill {
+                    list.push(ElabSkill {
                         name: sb.name.name.clone(),
                         name_span: sb.name.span,
                         span: sb.span,
@@ -747,33 +757,33 @@ impl Checker<'_> {
     }
 
     /// The parts a `secrets` rule lowers to for one secret (semantics.md §7).
-    fn secret_parts(&mut self, def: DefId, eff: Effect) -> Vec<HPart> {
+    fn secret_parts(&mut self, def: DefId, eff: Effect) -> Vec<ElabPart> {
         let name = self.qualified(def);
         let Some(data) = self.secrets.get(&def) else {
             return Vec::new();
         };
         let mut parts = Vec::new();
         if !data.files.is_empty() {
-            parts.push(HPart {
+            parts.push(ElabPart {
                 actions: vec![Action::Read],
-                matcher: HMatcher::Fs(Rc::new(data.files.clone())),
+                matcher: ElabMatcher::Fs(Rc::new(data.files.clone())),
                 secret: Some(name.clone()),
             });
         }
         if !data.env.is_empty() {
-            parts.push(HPart {
+            parts.push(ElabPart {
                 actions: vec![Action::ReadEnv],
-                matcher: HMatcher::Env(data.env.clone()),
+                matcher: ElabMatcher::Env(data.env.clone()),
                 secret: Some(name.clone()),
             });
         }
         if eff == Effect::Deny {
             for var in &data.env {
-                parts.push(HPart {
+                parts.push(ElabPart {
                     actions: vec![Action::Call],
-                    matcher: HMatcher::Tool {
+                    matcher: ElabMatcher::Tool {
                         tool: None,
-                        conds: vec![HAtom::Ready(ir::Atom {
+                        conds: vec![ElabAtom::Ready(ir::Atom {
                             negated: false,
                             test: ir::Test::ContainsSecret {
                                 secret: name.clone(),

@@ -24,9 +24,10 @@ pub const MAX_DISJUNCTS: usize = 64;
 /// Deepest condition tree the checker walks.
 pub const MAX_DEPTH: usize = 200;
 
-/// An atom whose path globs may still hold `~`.
+/// An atom of the elaborated form (see `blocks.rs`): final, or a path test
+/// whose globs may still hold `~`.
 #[derive(Clone, Debug)]
-pub enum HAtom {
+pub enum ElabAtom {
     /// Final.
     Ready(Atom),
     /// `p in { globs }`, expanded per agent.
@@ -40,12 +41,12 @@ pub enum HAtom {
     },
 }
 
-impl HAtom {
+impl ElabAtom {
     /// True if a glob needs the agent's home.
     pub fn needs_home(&self) -> bool {
         match self {
-            HAtom::Ready(_) => false,
-            HAtom::PathIn { globs, .. } => globs.iter().any(|g| g.tilde),
+            ElabAtom::Ready(_) => false,
+            ElabAtom::PathIn { globs, .. } => globs.iter().any(|g| g.tilde),
         }
     }
 }
@@ -103,7 +104,7 @@ impl ValTy {
     }
 }
 
-type Dnf = Vec<Vec<HAtom>>;
+type Dnf = Vec<Vec<ElabAtom>>;
 
 impl Checker<'_> {
     /// Type-checks `cond` against tool `tool` and rewrites it to DNF: a list of
@@ -353,7 +354,7 @@ impl Checker<'_> {
         tool: usize,
         atom: &ast::Atom,
         neg: bool,
-    ) -> Result<HAtom, Stop> {
+    ) -> Result<ElabAtom, Stop> {
         match atom {
             ast::Atom::Tainted { arg, .. } => {
                 let info = self.tools.get(tool).ok_or(Stop::Reported)?;
@@ -362,7 +363,7 @@ impl Checker<'_> {
                         if let Some(s) = info.arg_spans.get(pos).copied() {
                             self.reference(arg.span, s, arg.name.clone());
                         }
-                        Ok(HAtom::Ready(Atom {
+                        Ok(ElabAtom::Ready(Atom {
                             negated: neg,
                             test: Test::Tainted {
                                 arg: arg.name.clone(),
@@ -409,7 +410,7 @@ impl Checker<'_> {
                             _ => ValTy::Str,
                         };
                         let value = self.scalar(module, rhs, want, ty)?;
-                        Ok(HAtom::Ready(Atom {
+                        Ok(ElabAtom::Ready(Atom {
                             negated,
                             test: Test::Eq {
                                 lhs: operand,
@@ -433,7 +434,7 @@ impl Checker<'_> {
                             CmpOpKw::Gt => CmpOp::Gt,
                             _ => CmpOp::Ge,
                         };
-                        Ok(HAtom::Ready(Atom {
+                        Ok(ElabAtom::Ready(Atom {
                             negated: neg,
                             test: Test::Cmp {
                                 lhs: operand,
@@ -459,7 +460,7 @@ impl Checker<'_> {
                     }
                     OpTy::Path => {
                         let globs = self.glob_set(module, set)?;
-                        Ok(HAtom::PathIn {
+                        Ok(ElabAtom::PathIn {
                             negated,
                             lhs: operand,
                             globs,
@@ -468,7 +469,7 @@ impl Checker<'_> {
                     OpTy::Field(UrlField::Host) => {
                         if let Expr::Param(..) = set {
                             let s = self.set_operand(module, set, false, ty)?;
-                            return Ok(HAtom::Ready(Atom {
+                            return Ok(ElabAtom::Ready(Atom {
                                 negated,
                                 test: Test::In {
                                     lhs: operand,
@@ -477,7 +478,7 @@ impl Checker<'_> {
                             }));
                         }
                         let hosts = self.host_set(module, set)?;
-                        Ok(HAtom::Ready(Atom {
+                        Ok(ElabAtom::Ready(Atom {
                             negated,
                             test: Test::HostIn {
                                 lhs: operand,
@@ -488,7 +489,7 @@ impl Checker<'_> {
                     _ => {
                         let ints = matches!(ty, OpTy::Int | OpTy::Field(UrlField::Port));
                         let s = self.set_operand(module, set, ints, ty)?;
-                        Ok(HAtom::Ready(Atom {
+                        Ok(ElabAtom::Ready(Atom {
                             negated,
                             test: Test::In {
                                 lhs: operand,
@@ -528,7 +529,7 @@ impl Checker<'_> {
                 }
                 let text = self.interpolate(module, pattern).ok_or(Stop::Reported)?;
                 match parse_like(&text) {
-                    Ok(p) => Ok(HAtom::Ready(Atom {
+                    Ok(p) => Ok(ElabAtom::Ready(Atom {
                         negated: neg ^ *negated,
                         test: Test::Like {
                             lhs: operand,
@@ -739,10 +740,10 @@ impl Checker<'_> {
         lhs: Operand,
         rhs: &Expr,
         negated: bool,
-    ) -> Result<HAtom, Stop> {
+    ) -> Result<ElabAtom, Stop> {
         if let Expr::Param(..) = rhs {
             let value = self.scalar(module, rhs, ValTy::Str, OpTy::Field(UrlField::Host))?;
-            return Ok(HAtom::Ready(Atom {
+            return Ok(ElabAtom::Ready(Atom {
                 negated,
                 test: Test::Eq { lhs, rhs: value },
             }));
@@ -790,7 +791,7 @@ impl Checker<'_> {
             }
         };
         match host {
-            Ok(h) => Ok(HAtom::Ready(Atom {
+            Ok(h) => Ok(ElabAtom::Ready(Atom {
                 negated,
                 test: Test::HostIn {
                     lhs,

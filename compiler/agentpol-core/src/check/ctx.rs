@@ -3,7 +3,6 @@
 
 use super::glob::PathPat;
 use super::load::Module;
-use super::ruleid::LineIndex;
 use super::Reference;
 use crate::diag::Diag;
 use crate::ir;
@@ -214,8 +213,6 @@ pub struct Checker<'a> {
     pub modules: &'a [Module],
     /// Their texts.
     pub sources: &'a SourceMap,
-    /// Line indexes by file.
-    pub lines: Vec<LineIndex>,
     /// Diagnostics so far.
     pub diags: Vec<Diag>,
     /// Name uses so far.
@@ -255,15 +252,9 @@ pub struct Checker<'a> {
 impl<'a> Checker<'a> {
     /// A checker over loaded modules.
     pub fn new(modules: &'a [Module], sources: &'a SourceMap, diags: Vec<Diag>) -> Self {
-        let lines = sources
-            .files()
-            .iter()
-            .map(|f| LineIndex::new(&f.text))
-            .collect();
         Checker {
             modules,
             sources,
-            lines,
             diags,
             refs: Vec::new(),
             defs: Vec::new(),
@@ -286,13 +277,10 @@ impl<'a> Checker<'a> {
 
     /// A span with line and column, for the IR.
     pub fn sref(&self, span: Span) -> ir::SourceRef {
-        let (line, col) = match (
-            self.lines.get(span.file.0 as usize),
-            self.sources.get(span.file),
-        ) {
-            (Some(idx), Some(f)) => idx.line_col(&f.text, span.start),
-            _ => (0, 0),
-        };
+        let (line, col) = self
+            .sources
+            .get(span.file)
+            .map_or((0, 0), |f| f.line_col(span.start));
         ir::SourceRef { span, line, col }
     }
 

@@ -2,9 +2,9 @@
 //! per owner), `~` expanded against the agent's home, stable rule ids, and
 //! the syntactic skill-escalation check (AP0401).
 
-use super::blocks::{HAgent, HBody, HMatcher, HMember, HRule};
+use super::blocks::{ElabAgent, ElabBody, ElabMatcher, ElabMember, ElabRule};
 
-use super::cond::HAtom;
+use super::cond::ElabAtom;
 use super::ctx::{Checker, DefId};
 use super::glob::Home;
 use super::ruleid::{make_id, IdGen};
@@ -56,12 +56,12 @@ fn grants(rules: &[ir::Rule]) -> impl Iterator<Item = (Grant, &ir::Rule)> {
 
 /// A rule to lower: the owner's own (consumed) or a profile's (shared).
 enum RuleIn<'r> {
-    Owned(HRule),
-    Shared(&'r HRule),
+    Owned(ElabRule),
+    Shared(&'r ElabRule),
 }
 
 impl RuleIn<'_> {
-    fn get(&self) -> &HRule {
+    fn get(&self) -> &ElabRule {
         match self {
             RuleIn::Owned(r) => r,
             RuleIn::Shared(r) => r,
@@ -88,7 +88,7 @@ struct Owner<'o> {
 
 impl Checker<'_> {
     /// Reports include cycles among profiles (AP0107), each once.
-    pub fn check_include_cycles(&mut self, profiles: &HashMap<DefId, HBody>) {
+    pub fn check_include_cycles(&mut self, profiles: &HashMap<DefId, ElabBody>) {
         #[derive(Clone, Copy, PartialEq)]
         enum Color {
             Grey,
@@ -114,8 +114,8 @@ impl Checker<'_> {
                     .iter()
                     .enumerate()
                     .find_map(|(i, m)| match m {
-                        HMember::Include { profile, site } => Some((i, *profile, *site)),
-                        HMember::Rule(_) => None,
+                        ElabMember::Include { profile, site } => Some((i, *profile, *site)),
+                        ElabMember::Rule(_) => None,
                     });
                 match next {
                     None => {
@@ -162,11 +162,11 @@ impl Checker<'_> {
     /// in the IR); the rest of `agent` stays for assertions and tests.
     pub fn lower_agent(
         &mut self,
-        agent: &mut HAgent,
-        profiles: &HashMap<DefId, HBody>,
+        agent: &mut ElabAgent,
+        profiles: &HashMap<DefId, ElabBody>,
     ) -> ir::Agent {
         let body = std::mem::take(&mut agent.body);
-        let skill_bodies: Vec<HBody> = agent
+        let skill_bodies: Vec<ElabBody> = agent
             .skills
             .iter_mut()
             .map(|s| std::mem::take(&mut s.body))
@@ -218,7 +218,7 @@ impl Checker<'_> {
     /// AP0401: a skill's allow/ask for something its agent never grants.
     fn check_escalation(
         &mut self,
-        agent: &HAgent,
+        agent: &ElabAgent,
         skill: &str,
         agent_grants: &HashSet<Grant>,
         rules: &[ir::Rule],
@@ -265,8 +265,8 @@ impl Checker<'_> {
     fn lower_body(
         &mut self,
         owner: &Owner<'_>,
-        body: HBody,
-        profiles: &HashMap<DefId, HBody>,
+        body: ElabBody,
+        profiles: &HashMap<DefId, ElabBody>,
     ) -> Vec<ir::Rule> {
         let mut st = Flatten {
             out: Vec::with_capacity(body.members.len()),
@@ -275,8 +275,8 @@ impl Checker<'_> {
         };
         for member in body.members {
             match member {
-                HMember::Rule(rule) => self.lower_rule(owner, &mut st, RuleIn::Owned(rule), &[]),
-                HMember::Include { profile, site } => {
+                ElabMember::Rule(rule) => self.lower_rule(owner, &mut st, RuleIn::Owned(rule), &[]),
+                ElabMember::Include { profile, site } => {
                     self.lower_include(owner, &mut st, profile, site, profiles)
                 }
             }
@@ -291,10 +291,10 @@ impl Checker<'_> {
         st: &mut Flatten,
         profile: DefId,
         site: Span,
-        profiles: &HashMap<DefId, HBody>,
+        profiles: &HashMap<DefId, ElabBody>,
     ) {
         struct Frame<'b> {
-            members: &'b [HMember],
+            members: &'b [ElabMember],
             pos: usize,
         }
         let mut chain: HashSet<DefId> = HashSet::new();
@@ -348,8 +348,8 @@ impl Checker<'_> {
             };
             frame.pos += 1;
             match member {
-                HMember::Rule(rule) => self.lower_rule(owner, st, RuleIn::Shared(rule), &via),
-                HMember::Include { profile, site } => pending = Some((*profile, *site)),
+                ElabMember::Rule(rule) => self.lower_rule(owner, st, RuleIn::Shared(rule), &via),
+                ElabMember::Include { profile, site } => pending = Some((*profile, *site)),
             }
         }
     }
@@ -476,16 +476,16 @@ fn pats_into(
 }
 
 /// [`expand`], reusing the matcher's allocations where it is the only owner.
-pub fn expand_owned(m: HMatcher, home: Option<&Home>) -> Option<ir::Matcher> {
+pub fn expand_owned(m: ElabMatcher, home: Option<&Home>) -> Option<ir::Matcher> {
     Some(match m {
-        HMatcher::Fs(globs) => ir::Matcher::Fs {
+        ElabMatcher::Fs(globs) => ir::Matcher::Fs {
             globs: pats_into(globs, home)?,
         },
-        HMatcher::Exec(bins, args) => ir::Matcher::Exec {
+        ElabMatcher::Exec(bins, args) => ir::Matcher::Exec {
             binaries: pats_into(bins, home)?,
             args,
         },
-        HMatcher::Net {
+        ElabMatcher::Net {
             proto,
             hosts,
             ports,
@@ -494,13 +494,13 @@ pub fn expand_owned(m: HMatcher, home: Option<&Home>) -> Option<ir::Matcher> {
             hosts,
             ports,
         },
-        HMatcher::Tool { tool, conds } => ir::Matcher::Tool {
+        ElabMatcher::Tool { tool, conds } => ir::Matcher::Tool {
             tool,
             conditions: conds
                 .into_iter()
                 .map(|c| match c {
-                    HAtom::Ready(a) => Some(a),
-                    HAtom::PathIn {
+                    ElabAtom::Ready(a) => Some(a),
+                    ElabAtom::PathIn {
                         negated,
                         lhs,
                         globs,
@@ -514,27 +514,27 @@ pub fn expand_owned(m: HMatcher, home: Option<&Home>) -> Option<ir::Matcher> {
                 })
                 .collect::<Option<Vec<_>>>()?,
         },
-        HMatcher::Env(vars) => ir::Matcher::Env { vars },
+        ElabMatcher::Env(vars) => ir::Matcher::Env { vars },
     })
 }
 
 /// Expands `~` in a matcher; None if it needs a home and there is none.
-pub fn expand(m: &HMatcher, home: Option<&Home>) -> Option<ir::Matcher> {
+pub fn expand(m: &ElabMatcher, home: Option<&Home>) -> Option<ir::Matcher> {
     Some(match m {
-        HMatcher::Fs(globs) => ir::Matcher::Fs {
+        ElabMatcher::Fs(globs) => ir::Matcher::Fs {
             globs: globs
                 .iter()
                 .map(|g| g.expand(home))
                 .collect::<Option<Vec<_>>>()?,
         },
-        HMatcher::Exec(bins, args) => ir::Matcher::Exec {
+        ElabMatcher::Exec(bins, args) => ir::Matcher::Exec {
             binaries: bins
                 .iter()
                 .map(|g| g.expand(home))
                 .collect::<Option<Vec<_>>>()?,
             args: args.clone(),
         },
-        HMatcher::Net {
+        ElabMatcher::Net {
             proto,
             hosts,
             ports,
@@ -543,13 +543,13 @@ pub fn expand(m: &HMatcher, home: Option<&Home>) -> Option<ir::Matcher> {
             hosts: hosts.clone(),
             ports: ports.clone(),
         },
-        HMatcher::Tool { tool, conds } => ir::Matcher::Tool {
+        ElabMatcher::Tool { tool, conds } => ir::Matcher::Tool {
             tool: tool.clone(),
             conditions: conds
                 .iter()
                 .map(|c| match c {
-                    HAtom::Ready(a) => Some(a.clone()),
-                    HAtom::PathIn {
+                    ElabAtom::Ready(a) => Some(a.clone()),
+                    ElabAtom::PathIn {
                         negated,
                         lhs,
                         globs,
@@ -566,6 +566,6 @@ pub fn expand(m: &HMatcher, home: Option<&Home>) -> Option<ir::Matcher> {
                 })
                 .collect::<Option<Vec<_>>>()?,
         },
-        HMatcher::Env(vars) => ir::Matcher::Env { vars: vars.clone() },
+        ElabMatcher::Env(vars) => ir::Matcher::Env { vars: vars.clone() },
     })
 }

@@ -57,6 +57,7 @@ use ctx::{Checker, DefKind};
 
 pub use cond::MAX_DISJUNCTS;
 pub use glob::MAX_ALTERNATIVES;
+pub use load::import_alias;
 pub use names::MAX_SET_ELEMS;
 use std::collections::{HashMap, HashSet};
 
@@ -71,6 +72,69 @@ pub struct Reference {
     pub name: String,
 }
 
+/// What a module-level name defines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DefinitionKind {
+    /// `const`.
+    Const,
+    /// `set`.
+    Set,
+    /// `param`.
+    Param,
+    /// `secret`.
+    Secret,
+    /// `profile`.
+    Profile,
+    /// `agent`.
+    Agent,
+    /// `tool` (a signature; tools are global, first declaration wins).
+    Tool,
+}
+
+impl DefinitionKind {
+    /// The keyword that introduces it.
+    pub fn word(self) -> &'static str {
+        match self {
+            DefinitionKind::Tool => "tool",
+            DefinitionKind::Const => DefKind::Const.word(),
+            DefinitionKind::Set => DefKind::Set.word(),
+            DefinitionKind::Param => DefKind::Param.word(),
+            DefinitionKind::Secret => DefKind::Secret.word(),
+            DefinitionKind::Profile => DefKind::Profile.word(),
+            DefinitionKind::Agent => DefKind::Agent.word(),
+        }
+    }
+}
+
+impl From<DefKind> for DefinitionKind {
+    fn from(k: DefKind) -> Self {
+        match k {
+            DefKind::Const => DefinitionKind::Const,
+            DefKind::Set => DefinitionKind::Set,
+            DefKind::Param => DefinitionKind::Param,
+            DefKind::Secret => DefinitionKind::Secret,
+            DefKind::Profile => DefinitionKind::Profile,
+            DefKind::Agent => DefinitionKind::Agent,
+        }
+    }
+}
+
+/// One module-level definition (for the LSP: outlines, go-to-definition,
+/// hover), kept whether or not the compilation has errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Definition {
+    /// What it is.
+    pub kind: DefinitionKind,
+    /// The name as written.
+    pub name: String,
+    /// The name as the IR spells it (`std::net::private`, or bare in the root).
+    pub qualified: String,
+    /// Where the name is written.
+    pub name_span: Span,
+    /// The whole item.
+    pub item_span: Span,
+}
+
 /// Everything one compilation produced.
 #[derive(Clone, Debug)]
 pub struct Compilation {
@@ -80,6 +144,16 @@ pub struct Compilation {
     pub root: FileId,
     /// The checked IR; `None` when there are errors.
     pub policy: Option<ir::Policy>,
+    /// When there are errors: the IR as far as it could be built (rules,
+    /// agents or assertions with errors are missing or incomplete); `None`
+    /// when [`Compilation::policy`] is set (not cloned: the IR can be large).
+    /// For editors that navigate a file being edited, through
+    /// [`Compilation::navigable_policy`]; never to enforce or verify.
+    pub partial_policy: Option<ir::Policy>,
+    /// Every module-level definition of every loaded file (in definition
+    /// order: by file, then source order), then every tool's first
+    /// declaration; kept when there are errors.
+    pub definitions: Vec<Definition>,
     /// All diagnostics, errors and warnings, in a stable order (by file,
     /// then span, then emission order).
     pub diagnostics: Vec<Diag>,
@@ -93,6 +167,11 @@ impl Compilation {
     /// True if any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diag::is_error)
+    }
+
+    /// The checked IR, or with errors the partial one: for navigation only.
+    pub fn navigable_policy(&self) -> Option<&ir::Policy> {
+        self.policy.as_ref().or(self.partial_policy.as_ref())
     }
 
     /// The definition a name use at byte `offset` of `file` resolves to.
@@ -111,21 +190,53 @@ pub fn compile(root_name: &str, root_text: &str, loader: &dyn Loader) -> Compila
     let mut sources = SourceMap::new();
     let mut diags = Vec::new();
     let modules = load::load(root_name, root_text, loader, &mut sources, &mut diags);
-    let (policy, mut diagnostics, references) = {
+    let (policy, mut diagnostics, references, definitions) = {
         let mut ck = Checker::new(&modules, &sources, diags);
         let policy = run(&mut ck);
-        (policy, ck.diags, ck.refs)
+        let definitions = definitions(&ck);
+        (policy, ck.diags, ck.refs, definitions)
     };
     sort_and_dedup(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diag::is_error);
+    let (policy, partial_policy) = if has_errors {
+        (None, policy)
+    } else {
+        (policy, None)
+    };
     Compilation {
         root: modules.first().map(|m| m.file).unwrap_or_default(),
         parsed: modules.into_iter().map(|m| m.parsed).collect(),
         sources,
-        policy: if has_errors { None } else { policy },
+        policy,
+        partial_policy,
+        definitions,
         diagnostics,
         references,
     }
+}
+
+/// The definitions table of a checker that has run.
+fn definitions(ck: &Checker<'_>) -> Vec<Definition> {
+    let mut out: Vec<Definition> = (0..ck.defs.len())
+        .filter_map(|id| {
+            let d = ck.defs.get(id)?;
+            Some(Definition {
+                kind: d.kind.into(),
+                name: d.name.clone(),
+                qualified: ck.qualified(id),
+                name_span: d.name_span,
+                item_span: ck.item(id).map_or(d.name_span, Item::span),
+            })
+        })
+        .collect();
+    out.extend(ck.tools.iter().map(|t| Definition {
+        kind: DefinitionKind::Tool,
+        name: t.sig.name.clone(),
+        qualified: t.sig.name.clone(),
+        name_span: t.name_span,
+        item_span: t.sig.src.span,
+    }));
+    out
 }
 
 fn run(ck: &mut Checker<'_>) -> Option<ir::Policy> {

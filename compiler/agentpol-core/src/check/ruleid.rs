@@ -1,4 +1,4 @@
-//! Stable rule ids (semantics.md §9) and source positions.
+//! Stable rule ids (semantics.md §9).
 //!
 //! An id is `<owner>/<kind>/<hash>[.<n>]` where the hash covers the owner,
 //! the rule's normalised text and its index among textually identical rules
@@ -17,56 +17,149 @@ use std::collections::{HashMap, HashSet};
 /// [`IdGen::next_base`].
 const HASH_HEX: usize = 12;
 
-/// The token sequence of `text`, separated by single spaces: strings kept
-/// verbatim, `#` comments dropped, runs of `[A-Za-z0-9_-]` as one token, every
-/// other non-space character its own token.
+/// The meaning-bearing token sequence of `text`, separated by single
+/// spaces: `#` comments and layout dropped, runs of `[A-Za-z0-9_-]` as one
+/// token, every other non-space character its own token, and everything the
+/// formatter may rewrite without changing the meaning put in the form the
+/// formatter prints (issue 10, point 12: `fmt` must never change an id):
+///
+/// * a `,` directly before `}`, `]` or `)` (a trailing comma) is dropped;
+/// * strings are re-escaped as `fmt` writes them (`\$` only before `{`, a
+///   raw newline or tab as `\n`/`\t`);
+/// * integers lose leading zeros.
+///
+/// Text already in the formatter's layout normalises exactly as before
+/// these rules existed, so ids of formatted policies did not change.
 pub fn normalise(text: &str) -> String {
+    let tokens = tokens(text);
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let sep = |out: &mut String| {
+    let mut iter = tokens.iter().peekable();
+    while let Some(t) = iter.next() {
+        if *t == "," && iter.peek().is_none_or(|n| matches!(**n, "}" | "]" | ")")) {
+            continue;
+        }
         if !out.is_empty() {
             out.push(' ');
         }
-    };
-    while let Some(c) = chars.next() {
+        if t.starts_with('"') {
+            canonical_string(t, &mut out);
+        } else if t.bytes().all(|b| b.is_ascii_digit()) {
+            let digits = t.trim_start_matches('0');
+            out.push_str(if digits.is_empty() { "0" } else { digits });
+        } else {
+            out.push_str(t);
+        }
+    }
+    out
+}
+
+/// The raw tokens of `text` (strings verbatim with their quotes), as
+/// slices of it.
+fn tokens(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
         if c.is_whitespace() {
             continue;
         }
         if c == '#' {
-            for n in chars.by_ref() {
+            for (_, n) in chars.by_ref() {
                 if n == '\n' {
                     break;
                 }
             }
             continue;
         }
-        sep(&mut out);
+        let mut end = start + c.len_utf8();
         if c == '"' {
-            out.push(c);
-            while let Some(n) = chars.next() {
-                out.push(n);
+            while let Some((i, n)) = chars.next() {
+                end = i + n.len_utf8();
                 if n == '\\' {
-                    if let Some(e) = chars.next() {
-                        out.push(e);
+                    if let Some((j, e)) = chars.next() {
+                        end = j + e.len_utf8();
                     }
                 } else if n == '"' {
                     break;
                 }
             }
         } else if is_word(c) {
-            out.push(c);
-            while let Some(&n) = chars.peek() {
+            while let Some(&(i, n)) = chars.peek() {
                 if !is_word(n) {
                     break;
                 }
-                out.push(n);
+                end = i + n.len_utf8();
                 chars.next();
             }
-        } else {
-            out.push(c);
         }
+        out.push(text.get(start..end).unwrap_or(""));
     }
     out
+}
+
+/// One piece of a string literal's content.
+enum Piece {
+    /// A character, escapes decoded.
+    Char(char),
+    /// An unknown escape (an error elsewhere), kept as written.
+    Raw(char),
+    /// `${...}`, kept as written (the lexer allows no spaces in it).
+    Interp(String),
+}
+
+/// Appends the string token `tok` (with quotes) as the formatter prints it.
+fn canonical_string(tok: &str, out: &mut String) {
+    let inner = tok.strip_prefix('"').unwrap_or(tok);
+    let inner = inner.strip_suffix('"').unwrap_or(inner);
+    let mut pieces = Vec::new();
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('\\') => pieces.push(Piece::Char('\\')),
+                Some('"') => pieces.push(Piece::Char('"')),
+                Some('n') => pieces.push(Piece::Char('\n')),
+                Some('t') => pieces.push(Piece::Char('\t')),
+                Some('$') => pieces.push(Piece::Char('$')),
+                Some(e) => pieces.push(Piece::Raw(e)),
+                None => pieces.push(Piece::Char('\\')),
+            },
+            '$' if chars.peek() == Some(&'{') => {
+                chars.next();
+                let mut name = String::new();
+                for n in chars.by_ref() {
+                    if n == '}' {
+                        break;
+                    }
+                    name.push(n);
+                }
+                pieces.push(Piece::Interp(name));
+            }
+            c => pieces.push(Piece::Char(c)),
+        }
+    }
+    out.push('"');
+    for (i, p) in pieces.iter().enumerate() {
+        match p {
+            Piece::Char('\\') => out.push_str("\\\\"),
+            Piece::Char('"') => out.push_str("\\\""),
+            Piece::Char('\n') => out.push_str("\\n"),
+            Piece::Char('\t') => out.push_str("\\t"),
+            Piece::Char('$') if matches!(pieces.get(i + 1), Some(Piece::Char('{'))) => {
+                out.push_str("\\$")
+            }
+            Piece::Char(c) => out.push(*c),
+            Piece::Raw(e) => {
+                out.push('\\');
+                out.push(*e);
+            }
+            Piece::Interp(name) => {
+                out.push_str("${");
+                out.push_str(name);
+                out.push('}');
+            }
+        }
+    }
+    out.push('"');
 }
 
 fn is_word(c: char) -> bool {
@@ -168,39 +261,6 @@ pub fn make_id(owner: &str, kind: Kind, base: &str, n: Option<usize>) -> RuleId 
     RuleId(id)
 }
 
-/// Line starts of a file, for 1-based line/column without rescanning the text.
-pub struct LineIndex {
-    starts: Vec<u32>,
-}
-
-impl LineIndex {
-    /// Indexes `text`.
-    pub fn new(text: &str) -> Self {
-        let mut starts = vec![0u32];
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
-                starts.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
-            }
-        }
-        LineIndex { starts }
-    }
-
-    /// 1-based line and column (in characters) of byte `offset` of `text`.
-    pub fn line_col(&self, text: &str, offset: u32) -> (u32, u32) {
-        let offset = offset.min(u32::try_from(text.len()).unwrap_or(u32::MAX));
-        let line = self.starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.starts.get(line - 1).copied().unwrap_or(0);
-        let col = text
-            .get(start as usize..offset as usize)
-            .map(|s| s.chars().count())
-            .unwrap_or(0);
-        (
-            u32::try_from(line).unwrap_or(u32::MAX),
-            u32::try_from(col + 1).unwrap_or(u32::MAX),
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +281,34 @@ mod tests {
     }
 
     #[test]
+    fn normalise_ignores_what_fmt_rewrites() {
+        // Trailing commas (fmt adds them when it wraps a set, and drops them
+        // on one line): the bug of issue 10, point 12.
+        assert_eq!(
+            normalise("allow read { \"/a\", \"/b\", }"),
+            normalise("allow read { \"/a\", \"/b\" }")
+        );
+        assert_eq!(
+            normalise("args [\"a\", ..,]"),
+            normalise("args [\"a\", ..]")
+        );
+        assert_eq!(normalise("f(a, b,)"), "f ( a , b )");
+        // A comma between elements still counts.
+        assert_ne!(normalise("{ \"a\", \"b\" }"), normalise("{ \"a\" \"b\" }"));
+        // Escapes as fmt prints them.
+        assert_eq!(normalise("\"a\\$b\""), normalise("\"a$b\""));
+        assert_eq!(normalise("\"a\\${b}\""), "\"a\\${b}\"");
+        assert_ne!(normalise("\"a\\${b}\""), normalise("\"a${b}\""));
+        assert_eq!(normalise("\"a\tb\""), normalise("\"a\\tb\""));
+        assert_eq!(normalise("\"a\nb\""), normalise("\"a\\nb\""));
+        assert_ne!(normalise("\"a\\\\nb\""), normalise("\"a\\nb\""));
+        // Integers by value.
+        assert_eq!(normalise("port 0443"), normalise("port 443"));
+        assert_eq!(normalise("port 000"), "port 0");
+        assert_ne!(normalise("port 443"), normalise("port 4430"));
+    }
+
+    #[test]
     fn ids_count_occurrences() {
         let mut g = IdGen::new();
         let k = text_key("fs", "allow read \"/a\"");
@@ -237,17 +325,5 @@ mod tests {
             format!("a.s/fs/{a}.2")
         );
         assert_eq!(make_id("a", Kind::Tool, &a, None).0, format!("a/tool/{a}"));
-    }
-
-    #[test]
-    fn line_index() {
-        let text = "ab\ncdé\n\nx";
-        let idx = LineIndex::new(text);
-        assert_eq!(idx.line_col(text, 0), (1, 1));
-        assert_eq!(idx.line_col(text, 2), (1, 3));
-        assert_eq!(idx.line_col(text, 3), (2, 1));
-        assert_eq!(idx.line_col(text, 7), (2, 4));
-        assert_eq!(idx.line_col(text, 9), (4, 1));
-        assert_eq!(idx.line_col(text, 999), (4, 2));
     }
 }

@@ -110,6 +110,29 @@ decision is deny (fail closed).";
 labels (one trailing `.` is allowed and removed). Internationalised names must be given in \
 punycode (`xn--...`): domain rules are ASCII, and guessing a Unicode mapping could let a \
 look-alike name slip past a deny. The decision is deny (fail closed).";
+    REQUEST_AMBIGUOUS_HOST = "AP0815", "request-ambiguous-host",
+        "a URL or domain that common parsers read as different hosts",
+        "A tool argument comes from the model, that is from whoever wrote the text it read. \
+A URL whose host one parser reads differently from another is refused rather than parsed \
+charitably: `https://docs.rs\\@pastebin.com/raw` is host `docs.rs` to a WHATWG parser but \
+`pastebin.com` to curl and Python's urllib, so a rule about `docs.rs` would let the tool \
+fetch from `pastebin.com`.\n\n\
+Refused in a `url` argument: backslashes, userinfo (`user@`), control, space or non-ASCII \
+characters, percent-encoded bytes in the authority, a host ending in a number that is not \
+a plain dotted-decimal IPv4 address (`0x7f.1`, `127.1`, `017.0.0.1`), a trailing dot, and \
+an empty host. Refused in a net request's `domain`: a name ending in a number that is not \
+an IP address, and an IP literal that disagrees with `addr`. An IP literal in `domain` is \
+read as the address (and matches CIDR rules).\n\n\
+The decision is deny (fail closed). Give the URL in its plain form: \
+`https://pastebin.com/raw`, `https://127.0.0.1/`.";
+    REQUEST_TOO_LARGE = "AP0816", "request-too-large",
+        "a request exceeds a size limit",
+        "Requests are bounded so that deciding one takes bounded time and memory \
+(lang-spec/requests.md, \"Limits\"): at most 1 MiB of JSON, 4096 elements in an array, \
+4096 keys in an object, 256 KiB in a string, and a nesting depth of 32. A larger request \
+is not read further; the decision is deny (fail closed).\n\n\
+If a legitimate request needs more (a huge tool argument), the tool should pass a \
+reference to the data (a path) rather than the data itself.";
     TEST_EXPECTATION_FAILED = "AP0850", "test-expectation-failed",
         "a `test` expectation got a different decision",
         "`agentpolc test` ran the request of an `expect` line through the reference evaluator \

@@ -3,9 +3,12 @@
 //!
 //! These are the normative meanings of `lang-spec/semantics.md` §3–§6 as plain
 //! functions. Backends that re-implement a primitive (the Cedar gate, the
-//! firewall's domain handling) test against these. Everything here is direct
-//! recursion over the pattern: slow on adversarial patterns, obviously right.
+//! firewall's domain handling) test against these. Globs and `like` patterns
+//! go through [`super::wildcard`]: linear in the input, no recursion, so a
+//! model-chosen argument cannot make a decision slow.
 
+pub use super::wildcard::Steps;
+use super::wildcard::{star_match, Token};
 use crate::ir::{ArgsPattern, DomainPattern, Glob, Host, LikePattern, LikePiece, Piece, PortRange};
 use crate::ir::{Proto, Segment, UrlField, Value};
 use ipnet::IpNet;
@@ -54,83 +57,126 @@ fn path_segments(path: &str) -> Vec<&str> {
 /// `path` should be absolute and normalised (see [`normalize_request_path`]);
 /// a relative path matches nothing. `**` matches zero or more whole segments,
 /// so `/a/**` matches `/a`; `*`, `?` and classes stay inside one segment and
-/// `*` matches a leading `.`.
+/// `*` matches a leading `.`. Linear in the path for any glob (see
+/// [`super::wildcard`]).
 pub fn glob_matches(glob: &Glob, path: &str) -> bool {
+    glob_matches_counted(glob, path, &mut Steps::default())
+}
+
+/// [`glob_matches`], counting its elementary tests into `steps` (for tests
+/// that check the linear bound without timing anything).
+pub fn glob_matches_counted(glob: &Glob, path: &str, steps: &mut Steps) -> bool {
     if !path.starts_with('/') {
         return false;
     }
-    segments_match(&glob.segments, &path_segments(path))
+    segments_match_counted(&glob.segments, &path_segments(path), steps)
 }
 
-fn segments_match(pattern: &[Segment], path: &[&str]) -> bool {
-    let Some((first, rest)) = pattern.split_first() else {
-        return path.is_empty();
-    };
-    match first {
-        // Zero or more whole segments: try every split point.
-        Segment::Any => {
-            (0..=path.len()).any(|skip| segments_match(rest, path.get(skip..).unwrap_or(&[])))
-        }
-        Segment::Lit(lit) => match path.split_first() {
-            Some((seg, path_rest)) => seg == lit && segments_match(rest, path_rest),
-            None => false,
-        },
-        Segment::Wild(pieces) => match path.split_first() {
-            Some((seg, path_rest)) => {
-                let chars: Vec<char> = seg.chars().collect();
-                pieces_match(pieces, &chars) && segments_match(rest, path_rest)
-            }
-            None => false,
-        },
-    }
+/// Do a glob's segments match a path already split into its segments (`/`
+/// has none)? For engines that split the request path once.
+pub fn segments_match(pattern: &[Segment], path: &[&str]) -> bool {
+    segments_match_counted(pattern, path, &mut Steps::default())
 }
 
-fn pieces_match(pieces: &[Piece], text: &[char]) -> bool {
-    let Some((first, rest)) = pieces.split_first() else {
-        return text.is_empty();
-    };
-    match first {
-        Piece::Lit(lit) => {
-            let lit: Vec<char> = lit.chars().collect();
-            text.starts_with(&lit) && pieces_match(rest, text.get(lit.len()..).unwrap_or(&[]))
-        }
-        Piece::Star => {
-            (0..=text.len()).any(|skip| pieces_match(rest, text.get(skip..).unwrap_or(&[])))
-        }
-        Piece::Any => match text.split_first() {
-            Some((c, text_rest)) => *c != '/' && pieces_match(rest, text_rest),
-            None => false,
-        },
-        Piece::Class { negated, ranges } => match text.split_first() {
-            Some((c, text_rest)) => {
-                let in_set = ranges.iter().any(|(lo, hi)| lo <= c && c <= hi);
-                *c != '/' && in_set != *negated && pieces_match(rest, text_rest)
+fn segments_match_counted(pattern: &[Segment], path: &[&str], steps: &mut Steps) -> bool {
+    let tokens: Vec<Token<&Segment>> = pattern
+        .iter()
+        .map(|s| match s {
+            Segment::Any => Token::Star,
+            other => Token::Atom(other),
+        })
+        .collect();
+    // The inner matcher's steps are added after the fact: the closure cannot
+    // borrow `steps` while `star_match` holds it.
+    let inner = std::cell::Cell::new(0u64);
+    let ok = star_match(
+        &tokens,
+        path,
+        |seg, text| match seg {
+            Segment::Lit(lit) => lit == text,
+            Segment::Wild(pieces) => {
+                let mut s = Steps::default();
+                let ok = pieces_match(pieces, text, &mut s);
+                inner.set(inner.get().saturating_add(s.0));
+                ok
             }
-            None => false,
+            Segment::Any => false,
         },
+        |seg| match seg {
+            Segment::Lit(lit) => Some(lit.as_str()),
+            _ => None,
+        },
+        steps,
+    );
+    steps.0 = steps.0.saturating_add(inner.get());
+    ok
+}
+
+/// One character-level atom of a wildcard segment.
+enum CharAtom<'p> {
+    Char(char),
+    Any,
+    Class(bool, &'p [(char, char)]),
+}
+
+fn pieces_match(pieces: &[Piece], text: &str, steps: &mut Steps) -> bool {
+    let mut tokens = Vec::new();
+    for p in pieces {
+        match p {
+            Piece::Lit(lit) => tokens.extend(lit.chars().map(|c| Token::Atom(CharAtom::Char(c)))),
+            Piece::Star => tokens.push(Token::Star),
+            Piece::Any => tokens.push(Token::Atom(CharAtom::Any)),
+            Piece::Class { negated, ranges } => {
+                tokens.push(Token::Atom(CharAtom::Class(*negated, ranges)))
+            }
+        }
     }
+    let chars: Vec<char> = text.chars().collect();
+    star_match(
+        &tokens,
+        &chars,
+        |atom, c| match atom {
+            CharAtom::Char(want) => *want == c,
+            CharAtom::Any => c != '/',
+            CharAtom::Class(negated, ranges) => {
+                let in_set = ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi);
+                c != '/' && in_set != *negated
+            }
+        },
+        |atom| match atom {
+            CharAtom::Char(c) => Some(*c),
+            _ => None,
+        },
+        steps,
+    )
 }
 
 /// Does the whole of `value` match the Cedar `like` pattern? `*` matches any
-/// run of characters, including `/`.
+/// run of characters, including `/`. Linear in the value for any pattern.
 pub fn like_matches(pattern: &LikePattern, value: &str) -> bool {
-    let chars: Vec<char> = value.chars().collect();
-    like_pieces_match(&pattern.pieces, &chars)
+    like_matches_counted(pattern, value, &mut Steps::default())
 }
 
-fn like_pieces_match(pieces: &[LikePiece], text: &[char]) -> bool {
-    let Some((first, rest)) = pieces.split_first() else {
-        return text.is_empty();
-    };
-    match first {
-        LikePiece::Lit(lit) => {
-            let lit: Vec<char> = lit.chars().collect();
-            text.starts_with(&lit) && like_pieces_match(rest, text.get(lit.len()..).unwrap_or(&[]))
-        }
-        LikePiece::Star => {
-            (0..=text.len()).any(|skip| like_pieces_match(rest, text.get(skip..).unwrap_or(&[])))
+/// [`like_matches`], counting its elementary tests into `steps`.
+pub fn like_matches_counted(pattern: &LikePattern, value: &str, steps: &mut Steps) -> bool {
+    like_pieces_counted(&pattern.pieces, value, steps)
+}
+
+/// [`like_matches`] on a pattern's pieces alone.
+pub fn like_pieces_match(pieces: &[LikePiece], value: &str) -> bool {
+    like_pieces_counted(pieces, value, &mut Steps::default())
+}
+
+fn like_pieces_counted(pieces: &[LikePiece], value: &str, steps: &mut Steps) -> bool {
+    let mut tokens = Vec::new();
+    for p in pieces {
+        match p {
+            LikePiece::Lit(lit) => tokens.extend(lit.chars().map(Token::Atom)),
+            LikePiece::Star => tokens.push(Token::Star),
         }
     }
+    let chars: Vec<char> = value.chars().collect();
+    star_match(&tokens, &chars, |want, c| *want == c, |c| Some(*c), steps)
 }
 
 /// Does argv[1..] match an exec rule's argument patterns (semantics.md §4)?

@@ -15,9 +15,11 @@
 //! `false` (a false in a deny rule would widen the policy).
 
 pub mod matching;
+mod parse;
 pub mod request_check;
 pub mod tests;
 mod validate;
+mod wildcard;
 
 use crate::diag::{codes, CodeInfo};
 use crate::ir::{Effect, Matcher, Policy, Rule, Scalar, SetOperand, Test, Value};
@@ -26,6 +28,8 @@ use request_check::ParamValue;
 use std::collections::BTreeSet;
 use std::fmt;
 use validate::{ArgValue, Checked, ToolCall};
+
+pub use parse::parse_request;
 
 /// Why a request could not be decided (the decision is then deny).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,123 +103,6 @@ impl std::error::Error for RequestError {}
 /// Escapes a JSON object key for a JSON pointer (RFC 6901).
 fn pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
-}
-
-/// Keys a request may have, besides `agent`, `skill` and `kind`.
-fn kind_fields(kind: &str) -> Option<&'static [&'static str]> {
-    Some(match kind {
-        "fs" => &["action", "path"],
-        "exec" => &["path", "args"],
-        "net" => &["action", "proto", "addr", "domain", "port"],
-        "tool" => &["tool", "args", "params", "tainted", "secrets"],
-        "env" => &["var"],
-        _ => return None,
-    })
-}
-
-/// A JSON value read with duplicate object keys refused: `{"to": "a", "to": "b"}`
-/// means different things to different parsers, and the gate and the
-/// evaluator must not disagree about what was asked.
-struct StrictJson;
-
-impl<'de> serde::de::DeserializeSeed<'de> for StrictJson {
-    type Value = serde_json::Value;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(StrictJson)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for StrictJson {
-    type Value = serde_json::Value;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(serde_json::Number::from_f64(v)
-            .map_or(serde_json::Value::Null, serde_json::Value::Number))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(v.into())
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(serde_json::Value::Null)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(StrictJson)? {
-            items.push(v);
-        }
-        Ok(serde_json::Value::Array(items))
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = serde_json::Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
-            }
-            let value = map.next_value_seed(StrictJson)?;
-            out.insert(key, value);
-        }
-        Ok(serde_json::Value::Object(out))
-    }
-}
-
-/// Reads a request from JSON (the format of `agentpolc eval --request`).
-///
-/// Stricter than `serde_json::from_str::<Request>`: unknown fields and
-/// duplicate keys are errors. Errors carry serde's line and column.
-pub fn parse_request(json: &str) -> Result<Request, RequestError> {
-    let bad = |field: String, message: String| {
-        RequestError::new(
-            &codes::BAD_REQUEST,
-            field,
-            message,
-            "see `agentpolc explain AP0801` for the request format, e.g. \
-             {\"agent\": \"a\", \"kind\": \"fs\", \"action\": \"read\", \"path\": \"/x\"}",
-        )
-    };
-    let mut de = serde_json::Deserializer::from_str(json);
-    let value = serde::de::DeserializeSeed::deserialize(StrictJson, &mut de)
-        .and_then(|v| de.end().map(|()| v))
-        .map_err(|e| {
-            bad(
-                String::new(),
-                format!("the request is not readable JSON: {e}"),
-            )
-        })?;
-    let request: Request = serde_json::from_str(json)
-        .map_err(|e| bad(String::new(), format!("the request cannot be read: {e}")))?;
-    // The typed read succeeded, so `value` is an object with a known `kind`.
-    if let Some(obj) = value.as_object() {
-        let kind = obj.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-        let allowed = kind_fields(kind).unwrap_or(&[]);
-        for key in obj.keys() {
-            let common = matches!(key.as_str(), "agent" | "skill" | "kind");
-            if !common && !allowed.contains(&key.as_str()) {
-                return Err(bad(
-                    format!("/{}", pointer(key)),
-                    format!(
-                        "{} {kind} request has no field `{key}` (it has: agent, skill, kind, {})",
-                        request_check::article(kind),
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(request)
 }
 
 /// Decides `request` under `policy` (semantics.md §1).

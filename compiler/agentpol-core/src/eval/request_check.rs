@@ -3,11 +3,12 @@
 //! the same requests with the same code, field and words (their differential
 //! tests compare them).
 
-use super::matching::{normalize_domain, normalize_request_path};
+use super::matching::{canonical_addr, normalize_domain, normalize_request_path};
 use super::RequestError;
 use crate::diag::codes;
 use crate::ir::{Action, ArgType, Kind, ParamType, ToolSig, Value};
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 /// A typed param binding.
 #[derive(Clone, Debug, PartialEq)]
@@ -221,4 +222,137 @@ pub fn suggestion_help<'a>(
             format!("the declared {what} are {}{more}", shown.join(", "))
         }
     }
+}
+
+/// The peer of a net request as rules match it: an IP literal in `domain` is
+/// an address (so `"domain": "169.254.169.254"` meets the CIDR rules, not
+/// only the name rules), a name that ends in a number but is no address is
+/// refused (resolvers read `127.1` or `0x7f.1` as an address), and the
+/// domain is otherwise checked by [`check_domain`].
+pub fn check_net_peer(
+    addr: Option<IpAddr>,
+    domain: Option<&str>,
+) -> Result<(Option<IpAddr>, Option<String>), RequestError> {
+    let Some(domain) = domain else {
+        return Ok((addr, None));
+    };
+    let ambiguous = |why: String| {
+        RequestError::new(
+            &codes::REQUEST_AMBIGUOUS_HOST,
+            "/domain",
+            format!("the net request's domain {domain:?} is ambiguous: {why}"),
+            "give the DNS name the agent asked for in `domain` and the address in `addr`",
+        )
+    };
+    let bare = domain
+        .strip_prefix('[')
+        .and_then(|d| d.strip_suffix(']'))
+        .unwrap_or(domain);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return match addr {
+            Some(a) if canonical_addr(a) != canonical_addr(ip) => Err(ambiguous(format!(
+                "it is the address {ip}, but `addr` is {a}"
+            ))),
+            Some(a) => Ok((Some(a), None)),
+            None => Ok((Some(ip), None)),
+        };
+    }
+    let normal = check_domain(domain)?;
+    if ends_in_number(&normal) {
+        return Err(ambiguous(
+            "it ends in a number, so resolvers read it as an IPv4 address, but it is not one in plain dotted-decimal form".into(),
+        ));
+    }
+    Ok((addr, Some(normal)))
+}
+
+/// Does the host's last label look like a number (the WHATWG "ends in a
+/// number" test: decimal digits, or `0x` and hex digits)? Such a host is an
+/// IPv4 address to most resolvers, in some radix.
+fn ends_in_number(host: &str) -> bool {
+    let last = host.rsplit('.').next().unwrap_or("");
+    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    match last.strip_prefix("0x").or_else(|| last.strip_prefix("0X")) {
+        Some(hex) => hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => false,
+    }
+}
+
+/// Why a `url` argument is refused before parsing, if it is: a URL whose
+/// host one common parser (WHATWG, curl, Python's urllib) reads differently
+/// from another. Rules match the WHATWG reading, so any disagreement could
+/// let the tool reach a host no rule allowed (lang-spec/requests.md, "URLs").
+pub fn ambiguous_url(raw: &str) -> Option<&'static str> {
+    if raw.contains('\\') {
+        return Some("it contains a backslash, which some parsers read as `/` and others as a character of the host or user name");
+    }
+    if raw.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Some("it contains a space or control character, which some parsers remove and others keep or stop at");
+    }
+    let colon = raw.find(':')?;
+    let (scheme, rest) = (&raw[..colon], &raw[colon + 1..]);
+    let Some(after) = rest.strip_prefix("//") else {
+        // `https:evil.example` and `https:/evil.example` are `https://evil.example/`
+        // to a WHATWG parser and a relative or hostless URL to others.
+        let special = ["http", "https", "ws", "wss", "ftp"]
+            .iter()
+            .any(|s| scheme.eq_ignore_ascii_case(s));
+        return special.then_some(
+            "it lacks the `//` before the host, which parsers repair in different ways",
+        );
+    };
+    let authority = &after[..after.find(['/', '?', '#']).unwrap_or(after.len())];
+    if authority.contains('@') {
+        return Some("it has a user name or password (`user@host`); parsers disagree on where the host begins");
+    }
+    if authority.contains('%') {
+        return Some(
+            "its host contains percent-encoded bytes, which some parsers decode and others do not",
+        );
+    }
+    if !authority.is_ascii() {
+        return Some(
+            "its host contains non-ASCII characters, which parsers map to DNS names differently",
+        );
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        let Some(end) = v6.find(']') else {
+            return Some("its IPv6 host has no closing `]`");
+        };
+        if v6[..end].parse::<std::net::Ipv6Addr>().is_err() {
+            return Some("its bracketed host is not a plain IPv6 address");
+        }
+        return None;
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    if host.is_empty() && !scheme.eq_ignore_ascii_case("file") {
+        return Some(
+            "it has no host, and parsers take the host from what follows in different ways",
+        );
+    }
+    if host.ends_with('.') {
+        return Some("its host ends in a dot, which some parsers keep and others remove");
+    }
+    if ends_in_number(host) && host.parse::<std::net::Ipv4Addr>().is_err() {
+        return Some("its host ends in a number but is not an IPv4 address in plain dotted-decimal form (e.g. `0x7f.1`, `127.1`, `017.0.0.1`), which parsers read in different radixes");
+    }
+    None
+}
+
+/// Bounds on a request (lang-spec/requests.md, "Limits"): beyond them a
+/// request is refused with [`codes::REQUEST_TOO_LARGE`] before it is decided.
+pub mod limits {
+    /// The request's JSON text, in bytes.
+    pub const MAX_REQUEST_BYTES: usize = 1 << 20;
+    /// One string (a key or a value), in bytes.
+    pub const MAX_STRING_BYTES: usize = 256 << 10;
+    /// Elements of one array.
+    pub const MAX_ARRAY_LEN: usize = 4096;
+    /// Keys of one object.
+    pub const MAX_OBJECT_LEN: usize = 4096;
+    /// Nesting of arrays and objects (the request object is depth 1).
+    pub const MAX_DEPTH: usize = 32;
 }

@@ -6,8 +6,9 @@
 
 use super::matching::parse_url;
 use super::request_check::{
-    arg_type_name, check_domain, check_path, json_int, json_type_name, param_type_json,
-    param_type_name, param_value, signature, suggestion_help, wrong_action, ParamValue,
+    ambiguous_url, arg_type_name, check_net_peer, check_path, json_int, json_type_name,
+    param_type_json, param_type_name, param_value, signature, suggestion_help, wrong_action,
+    ParamValue,
 };
 use super::{pointer, RequestError};
 use crate::diag::codes;
@@ -180,14 +181,11 @@ pub(super) fn check_request<'a>(
                     "give the socket's protocol: \"tcp\" or \"udp\"",
                 ));
             }
-            let domain = match domain {
-                None => None,
-                Some(d) => Some(check_domain(d)?),
-            };
+            let (addr, domain) = check_net_peer(*addr, domain.as_deref())?;
             Checked::Net {
                 action: *action,
                 proto: *proto,
-                addr: *addr,
+                addr,
                 domain,
                 port: *port,
             }
@@ -276,6 +274,16 @@ fn check_tool_call<'a>(
                 format!("the signature is `{}({})`", sig.name, signature(sig)),
             )
         };
+        if let (ArgType::Url, serde_json::Value::String(s)) = (arg.ty, value) {
+            if let Some(why) = ambiguous_url(s) {
+                return Err(RequestError::new(
+                    &codes::REQUEST_AMBIGUOUS_HOST,
+                    field.clone(),
+                    format!("argument `{}` of tool `{}` is a URL parsers read differently: {why}", arg.name, sig.name),
+                    "give the URL in plain form: scheme, `//`, a DNS name or plain IP address, optional port, then the path",
+                ));
+            }
+        }
         let v = match (arg.ty, value) {
             (ArgType::String, serde_json::Value::String(s)) => ArgValue::Str(s),
             (ArgType::Bool, serde_json::Value::Bool(b)) => ArgValue::Bool(*b),

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use agentpol_core::ir::{Action::*, Effect::*, Proto::*, Scope, Skill};
-use agentpol_firewall::fixture::{cgroup, net, Fixture};
 use agentpol_firewall::{Options, Resolution};
+use agentpol_testkit::net_fixture::{cgroup, net, Fixture};
 
 pub const SAMPLE: &str = r#"agent openclaw {
   scope cgroup "agentpol/openclaw"

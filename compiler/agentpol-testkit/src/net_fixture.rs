@@ -2,7 +2,8 @@
 //! a minimal net-only decision procedure used as the oracle until the
 //! reference evaluator (`agentpol_core::eval::evaluate`) is implemented.
 //!
-//! Not part of the backend's API: tests of this crate and of `agentpolc` use it.
+//! Used by the firewall backend's tests, the runtime's and `agentpolc`'s
+//! firewall tests.
 
 use agentpol_core::ir::{
     Action, Agent, DomainPattern, Effect, FileInfo, Host, Matcher, Origin, Policy, PortRange,

@@ -8,12 +8,12 @@
 //! `planted` rules that must be reported, each recorded with the finding kind
 //! it must produce. A small deterministic generator keeps it reproducible.
 
-use crate::build::{agent, glob, like, param, policy, rule, skill, tool};
-use crate::FindingKind;
+use crate::verify_build::{agent, glob, like, param, policy, rule, skill, tool};
 use agentpol_core::ir::{
     Action, ArgType, ArgsPattern, Atom, CmpOp, DomainPattern, Effect, Host, Matcher, Operand,
     ParamType, Policy, PortRange, Proto, Rule, RuleId, Scalar, SetOperand, Test, Value,
 };
+use agentpol_verify::FindingKind;
 
 /// What to generate.
 #[derive(Clone, Copy, Debug)]
@@ -74,7 +74,7 @@ fn atom(test: Test) -> Atom {
 
 fn fs_rule(id: String, e: Effect, a: Action, globs: &[String], line: u32) -> Rule {
     let refs: Vec<&str> = globs.iter().map(String::as_str).collect();
-    rule(&id, e, a, crate::build::fs(&refs), line)
+    rule(&id, e, a, crate::verify_build::fs(&refs), line)
 }
 
 /// Generates a policy and the findings planted in it.

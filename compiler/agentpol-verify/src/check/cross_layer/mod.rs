@@ -1,0 +1,82 @@
+//! Cross-layer checks: a grant one layer makes that another layer takes
+//! away. Tool URLs vs net ([`tool_net`]), exec binaries vs fs read
+//! ([`exec_fs`]).
+
+mod exec_fs;
+mod tool_net;
+
+use super::{infos, Ctx, RInfo, Unit};
+use crate::formula::Part;
+use crate::prune::may_overlap;
+use crate::report::Finding;
+use agentpol_core::ir::{Action, Agent, ArgType, Rule};
+
+impl<'p> Ctx<'p> {
+    /// Cross-layer checks of a unit: tool URLs vs net, exec binaries vs fs read.
+    pub(crate) fn cross_layer(
+        &mut self,
+        unit: &Unit<'_>,
+        agent: &'p Agent,
+        out: &mut Vec<Finding>,
+    ) {
+        let skill = unit
+            .who
+            .skill
+            .as_ref()
+            .and_then(|s| agent.skills.iter().find(|k| &k.name == s));
+        let layer = |part: &Part| -> (Vec<RInfo<'p>>, Vec<RInfo<'p>>) {
+            let own = match skill {
+                Some(s) => infos(self.policy, &s.rules, &unit.who.owner(), part),
+                None => infos(self.policy, &agent.rules, &agent.name, part),
+            };
+            let ag = match skill {
+                Some(_) => infos(self.policy, &agent.rules, &agent.name, part),
+                None => Vec::new(),
+            };
+            (own, ag)
+        };
+        match &unit.part {
+            Part::Tool(t) => {
+                let Some(sig) = self.policy.tool(t) else {
+                    return;
+                };
+                let urls: Vec<String> = sig
+                    .args
+                    .iter()
+                    .filter(|a| a.ty == ArgType::Url)
+                    .map(|a| a.name.clone())
+                    .collect();
+                if urls.is_empty() {
+                    return;
+                }
+                let (net_own, net_agent) = layer(&Part::Net(Action::Connect));
+                if net_own.is_empty() {
+                    return;
+                }
+                for i in 0..unit.own.len() {
+                    for u in &urls {
+                        self.tool_net(unit, i, u, &net_own, &net_agent, out);
+                    }
+                }
+            }
+            Part::Exec => {
+                let (fs_own, fs_agent) = layer(&Part::Fs(Action::Read));
+                if fs_own.is_empty() {
+                    return;
+                }
+                for i in 0..unit.own.len() {
+                    self.exec_fs(unit, i, &fs_own, &fs_agent, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The rules of `pool` that may overlap `r` (cheap filter).
+    pub(super) fn overlapping<'a>(&self, r: &Rule, pool: &'a [RInfo<'p>]) -> Vec<&'a RInfo<'p>> {
+        pool.iter()
+            .filter(|x| x.rule.id != r.id || x.rule.src != r.src)
+            .filter(|x| self.opts.naive || may_overlap(&r.matcher, &x.rule.matcher))
+            .collect()
+    }
+}

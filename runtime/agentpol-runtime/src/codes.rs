@@ -1,0 +1,75 @@
+//! Diagnostic codes of the runtime (`AP0710`–`AP0719`): what goes wrong on the
+//! host when a ruleset is applied. They carry no source span (host facts have
+//! none); the `agentpolc` binary renders them without a snippet.
+
+agentpol_core::diagnostic_codes! {
+    list RUNTIME_CODES;
+
+    CGROUP2_NOT_FOUND = "AP0710", "cgroup2-not-mounted",
+        "no cgroup2 file system is mounted where nftables can see it",
+        "nftables resolves `socket cgroupv2` paths relative to `/sys/fs/cgroup` when the \
+ruleset is loaded. agentpolc reads `/proc/self/mountinfo` to find the cgroup2 mount and \
+writes paths relative to `/sys/fs/cgroup` (on hybrid hosts the cgroup2 mount is \
+`/sys/fs/cgroup/unified`, so paths start with `unified/`). When no cgroup2 mount exists, \
+or it is mounted outside `/sys/fs/cgroup`, agents scoped by cgroup cannot be matched.\n\n\
+How to fix: mount cgroup2 (`mount -t cgroup2 none /sys/fs/cgroup`, or the `unified` \
+directory on a hybrid host), or scope the agents by uid:\n\n    agent openclaw { scope uid 1001 }";
+
+    NFT_MISSING = "AP0711", "nft-missing",
+        "the nft program was not found or could not be run",
+        "`agentpolc apply --target nft` loads the ruleset with the `nft` program (nftables): \
+it checks the file with `nft -c -f`, loads it with `nft -f` and lists it back with \
+`nft -j list table inet agentpol`. agentpolc does not talk to the kernel's netlink \
+interface itself, so without the program nothing can be loaded. Nothing was changed: \
+the previous `table inet agentpol`, if any, is still loaded as it was.\n\n\
+How to fix: install nftables and make sure `nft` is on PATH for the user running \
+agentpolc (root, or a user with CAP_NET_ADMIN), for example\n\n    \
+apt-get install nftables\n    sudo agentpolc apply --target nft --policy build/";
+
+    NFT_TOO_OLD = "AP0712", "nft-too-old",
+        "the installed nft is too old for agent-scoped rules",
+        "Agent scoping uses `socket cgroupv2 level N`, which nftables understands from \
+version 0.9.9 on (with Linux 5.13 or later); older versions reject the ruleset or, \
+worse, parse it differently. agentpolc reads the version from `nft --version` and \
+refuses anything older or unreadable. Nothing was changed.\n\n\
+How to fix: upgrade nftables, or build the iptables target instead (`--target iptables`).";
+
+    NFT_REJECTED = "AP0713", "nft-rejected",
+        "nft refused the ruleset",
+        "Before loading, agentpolc runs `nft -c -f FILE` (check only); the whole file is one \
+transaction, so a refusal changes nothing. Common causes: an agent's cgroup directory \
+does not exist (nft resolves cgroup paths when loading; `apply` creates them first, so \
+this means it could not), a kernel without nf_tables or the socket expression, or \
+missing privileges. nft's own message is shown below.\n\n\
+How to fix: read nft's message; run as root; create the cgroup directories; then apply \
+again.";
+
+    APPLY_VERIFY_FAILED = "AP0714", "apply-verify-failed",
+        "the loaded ruleset does not match what was emitted",
+        "After loading, agentpolc lists `table inet agentpol` back as JSON and compares its \
+chains, sets and rule comments with what it emitted. A mismatch means something changed \
+the table concurrently or nft translated the ruleset differently. agentpolc removes the \
+table again, so no half-understood ruleset stays loaded (the agent's traffic is then \
+not filtered by agentpol at all, which the message says).\n\n\
+How to fix: make sure no other tool manages `table inet agentpol`, then apply again.";
+
+    RESOLVE_FAILED = "AP0715", "domain-resolution-failed",
+        "a domain in the policy could not be resolved when applying",
+        "Domain targets are resolved when the ruleset is applied. A name that did not \
+resolve (no answer, timeout, no resolver reachable) is treated as resolving to no \
+address: an `allow` for it allows nothing and a `deny` is widened to every address \
+within the rule's protocol and ports (fail closed). The loss report says so.\n\n\
+How to fix: check the agent's `resolvers` and the name, then apply again. DNS \
+changes always need a re-apply.";
+
+    NOT_PRIVILEGED = "AP0716", "apply-needs-privileges",
+        "loading a firewall ruleset needs root or CAP_NET_ADMIN",
+        "`agentpolc apply` changes the kernel's packet filter and creates cgroup \
+directories; both need root (or CAP_NET_ADMIN and write access to the cgroup2 mount). \
+agentpolc stops at the first step that was refused, before loading anything, so \
+nothing was changed and the previous ruleset (if any) stays loaded. Running the \
+agent without its firewall is the caller's decision, not agentpolc's.\n\n\
+How to fix: run apply as root, for example\n\n    \
+sudo agentpolc apply --target nft --policy build/\n\n\
+or grant CAP_NET_ADMIN and write access to the agents' cgroup directories.";
+}
