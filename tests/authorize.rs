@@ -1,9 +1,9 @@
 //! `agentpolc authorize` against the real binary, on a build directory
 //! assembled from a hand-built IR (the checker is not needed).
 
-use agentpol_cedar::testkit::*;
 use agentpol_core::ir::*;
 use agentpol_testkit::build_dir::{self, Target};
+use agentpol_testkit::policy_gen::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
 

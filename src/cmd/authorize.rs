@@ -11,11 +11,12 @@
 use crate::exit;
 use crate::output::{self, Format, Level};
 use crate::request_io;
-use agentpol_cedar::{CedarEngine, CedarFiles, DecisionEngine, EvalEngine, IndexEngine};
+use agentpol_cedar::{CedarEngine, CedarFiles};
 use agentpol_core::eval::request_check::limits::MAX_REQUEST_BYTES;
 use agentpol_core::eval::RequestError;
 use agentpol_core::ir::Effect;
 use agentpol_core::request::Decision;
+use agentpol_decide::{DecisionEngine, EvalEngine, IndexEngine};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -265,7 +266,7 @@ fn print_error(
     line_mode: bool,
     out: &mut impl Write,
 ) {
-    let denied = agentpol_cedar::error_decision(err);
+    let denied = agentpol_decide::error_decision(err);
     match format {
         Format::Human => {
             let (diag, sources) = crate::request_io::request_error_diag(err, name, text);

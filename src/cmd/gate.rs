@@ -7,7 +7,7 @@
 //! started then).
 
 use crate::exit;
-use agentpol_cedar::IndexEngine;
+use agentpol_decide::IndexEngine;
 use agentpol_gate::approve::{Approver, CommandApprover, NoApprover, TtyApprover};
 use agentpol_gate::{run, Config, Gate, Loaded};
 use std::collections::BTreeMap;

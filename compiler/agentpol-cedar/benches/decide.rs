@@ -13,9 +13,10 @@
 //! `cargo bench -p agentpol-cedar --bench decide` (add `-- --quick` for a short
 //! run, `-- --latency-only` for the latency pass alone, with 10 repetitions).
 
-use agentpol_cedar::testkit::{synthetic_policy, synthetic_requests};
-use agentpol_cedar::{CedarEngine, DecisionEngine, IndexEngine};
+use agentpol_cedar::CedarEngine;
 use agentpol_core::request::Request;
+use agentpol_decide::{DecisionEngine, IndexEngine};
+use agentpol_testkit::policy_gen::{synthetic_policy, synthetic_requests};
 use cedar_policy::Authorizer;
 use criterion::{BenchmarkId, Criterion};
 use std::hint::black_box;

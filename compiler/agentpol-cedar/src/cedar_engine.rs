@@ -13,14 +13,14 @@
 //! would allow more than the source.
 
 use crate::codes;
-use crate::engine::{rule_list, verb, DecisionEngine};
 use crate::meta::{Meta, ENCODING_VERSION};
 use crate::names::{self, action_name, qualified, skill_id, MAX_ARGS, MAX_SEGMENTS};
-use crate::prepare::{self, ArgVal, Body, Catalog, PathVal, Prepared};
 use agentpol_core::eval::request_check::ParamValue;
 use agentpol_core::eval::RequestError;
 use agentpol_core::ir::{Action, Effect, ParamType, RuleId, Value};
 use agentpol_core::request::{Decision, MatchedRule, Request};
+use agentpol_decide::prepare::{self, ArgVal, Body, Catalog, PathVal, Prepared};
+use agentpol_decide::{describe, verb, DecisionEngine};
 use cedar_policy::{
     Authorizer, Context, Entities, EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet,
     RestrictedExpression, Schema, ValidationMode, Validator,
@@ -105,6 +105,8 @@ enum Role {
 /// Cedar's authorizer on the emitted policies.
 #[derive(Clone, Debug)]
 pub struct CedarEngine {
+    meta: Meta,
+    /// Built from `meta`: the validator every engine of `agentpol-decide` uses.
     cat: Catalog,
     schema: Schema,
     policies: PolicySet,
@@ -231,7 +233,8 @@ impl CedarEngine {
             tool: type_name(names::TOOL)?,
         };
         Ok(CedarEngine {
-            cat: Catalog::new(meta),
+            cat: Catalog::new(meta.catalog_parts()),
+            meta,
             schema,
             policies,
             roles,
@@ -242,7 +245,7 @@ impl CedarEngine {
 
     /// The metadata the engine was loaded with.
     pub fn meta(&self) -> &Meta {
-        &self.cat.meta
+        &self.meta
     }
 
     /// The Cedar request for `req` as JSON: `principal`, `action`, `resource`
@@ -280,7 +283,6 @@ impl CedarEngine {
 
     fn query(&self, p: &Prepared<'_>) -> Result<Query, RequestError> {
         let agent = self
-            .cat
             .meta
             .agents
             .get(p.agent)
@@ -400,7 +402,6 @@ impl CedarEngine {
                     .collect();
                 let mut ps = Vec::new();
                 for name in self
-                    .cat
                     .meta
                     .context_params
                     .get(&sig.name)
@@ -408,7 +409,6 @@ impl CedarEngine {
                     .flatten()
                 {
                     let ty = self
-                        .cat
                         .meta
                         .params
                         .iter()
@@ -525,7 +525,7 @@ impl CedarEngine {
         let mut out: Vec<MatchedRule> = Vec::new();
         for pid in r.diagnostics().reason() {
             if let Some(Role::Rule { rule, unapproved }) = self.roles.get(pid) {
-                if let Some(m) = self.cat.meta.rules.get(rule) {
+                if let Some(m) = self.meta.rules.get(rule) {
                     if want(m.effect, *unapproved) && !out.iter().any(|x| &x.id == rule) {
                         out.push(MatchedRule {
                             id: rule.clone(),
@@ -538,7 +538,7 @@ impl CedarEngine {
             }
         }
         // Rule order, as the other engines report.
-        let rules = &self.cat.meta.rules;
+        let rules = &self.meta.rules;
         out.sort_by_key(|m| rules.get(&m.id).map(|r| r.order).unwrap_or(u32::MAX));
         out
     }
@@ -752,10 +752,10 @@ impl DecisionEngine for CedarEngine {
         let q = self.query(&p)?;
         let entities = self.entities(&q)?;
         let first = self.authorize(&q, &entities, false)?;
-        let meta = &self.cat.meta;
+        let cat = &self.cat;
         if first.decision() == cedar_policy::Decision::Allow {
             let deciding = self.reasons(&first, |e, _| e == Effect::Allow);
-            let reason = format!("{} {}", verb(Effect::Allow), rule_list(meta, &deciding));
+            let reason = format!("{} {}", verb(Effect::Allow), rule_list(cat, &deciding));
             return Ok(Decision {
                 effect: Effect::Allow,
                 matched: deciding.clone(),
@@ -768,7 +768,7 @@ impl DecisionEngine for CedarEngine {
             if second.decision() == cedar_policy::Decision::Allow {
                 let deciding = self.reasons(&second, |e, _| e == Effect::Ask);
                 let matched = self.reasons(&second, |_, _| true);
-                let reason = format!("{} {}", verb(Effect::Ask), rule_list(meta, &deciding));
+                let reason = format!("{} {}", verb(Effect::Ask), rule_list(cat, &deciding));
                 return Ok(Decision {
                     effect: Effect::Ask,
                     deciding,
@@ -782,18 +782,18 @@ impl DecisionEngine for CedarEngine {
         };
         let deciding = self.reasons(&last, |e, unapproved| e == Effect::Deny && !unapproved);
         let reason = if !deciding.is_empty() {
-            format!("{} {}", verb(Effect::Deny), rule_list(meta, &deciding))
+            format!("{} {}", verb(Effect::Deny), rule_list(cat, &deciding))
         } else {
             let gates = self.gates_fired(&last);
             if gates.is_empty() {
                 format!(
                     "default deny: no Cedar permit matches {}",
-                    crate::index::describe(&self.cat, &p)
+                    describe(&self.cat, &p)
                 )
             } else {
                 format!(
                     "default deny: the agent itself does not permit {} (Cedar gate {})",
-                    crate::index::describe(&self.cat, &p),
+                    describe(&self.cat, &p),
                     gates.join(", ")
                 )
             }
@@ -805,4 +805,13 @@ impl DecisionEngine for CedarEngine {
             reason,
         })
     }
+}
+
+/// `id (file:line:col)` for each rule, joined.
+fn rule_list(cat: &Catalog, rules: &[MatchedRule]) -> String {
+    rules
+        .iter()
+        .map(|r| format!("{} ({})", r.id, cat.location(&r.src)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,18 +1,18 @@
-//! The Cedar backend of agentpol, and the decision engines.
+//! The Cedar backend of agentpol: the emitter and the Cedar decision engine.
 //!
 //! ```text
 //! IR ──encode──▶ schema.cedarschema + policies.cedar + entities.json + agentpol-cedar.json
 //!                  │  (validated by cedar-policy in strict mode before they are handed out)
 //!                  ▼
-//!            CedarEngine ─┐
-//! IR ──────▶ IndexEngine ─┼─ DecisionEngine::decide(&Request) -> Result<Decision, RequestError>
-//! IR ──────▶ EvalEngine  ─┘
+//!            CedarEngine: agentpol_decide::DecisionEngine
 //! ```
 //!
 //! * [`emit`]: the `cedar` build target ([`TargetOutput`] with the four files
 //!   and the loss report).
-//! * [`DecisionEngine`]: one interface with three implementations that must
-//!   agree ([`CedarEngine`], [`IndexEngine`], [`EvalEngine`]).
+//! * [`CedarEngine`]: one of the three implementations of
+//!   [`agentpol_decide::DecisionEngine`] that must agree (the index and the
+//!   evaluator engine live in `agentpol-decide`); it validates requests
+//!   with `agentpol_decide::prepare`, as the index does.
 //!
 //! The encoding, the query protocol for `ask`, the skill gates and every
 //! approximation are documented in this crate's `README.md`.
@@ -26,19 +26,13 @@
 mod cedar_engine;
 pub mod codes;
 mod encode;
-mod engine;
 mod glob;
-mod index;
 pub mod meta;
 pub mod names;
-mod prepare;
-pub mod testkit;
 mod text;
 
 pub use cedar_engine::{CedarEngine, CedarFiles, LoadError};
 pub use encode::TARGET;
-pub use engine::{error_decision, DecisionEngine, EvalEngine};
-pub use index::{BuildError, IndexEngine};
 
 use agentpol_core::backend::{Artifact, TargetOutput};
 use agentpol_core::diag::Diag;

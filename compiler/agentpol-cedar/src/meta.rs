@@ -5,9 +5,9 @@
 
 use agentpol_core::backend::LossEntry;
 use agentpol_core::ir::{
-    Action, Effect, FileInfo, Matcher, ParamSig, Policy, RuleId, Scalar, SetOperand, SourceRef,
-    Test, ToolSig,
+    Action, Effect, FileInfo, Matcher, ParamSig, Policy, RuleId, SourceRef, ToolSig,
 };
+use agentpol_decide::prepare::{owner_name, param_read, CatalogParts};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -75,54 +75,25 @@ pub struct MetaRule {
 impl Meta {
     /// The metadata of `policy` (without loss entries).
     pub fn of(policy: &Policy) -> Meta {
-        let mut rules = BTreeMap::new();
-        let mut required: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
-        let mut secret_vars = BTreeSet::new();
-        for (order, (who, rule)) in policy.all_rules().enumerate() {
-            let owner = owner_name(who);
-            rules.insert(
-                rule.id.clone(),
-                MetaRule {
-                    order: u32::try_from(order).unwrap_or(u32::MAX),
-                    owner: owner.clone(),
-                    effect: rule.effect,
-                    action: rule.action,
-                    src: rule.src,
-                },
-            );
-            if let Matcher::Tool { tool, conditions } = &rule.matcher {
-                let read: Vec<String> = conditions
-                    .iter()
-                    .filter_map(|a| param_read(&a.test))
-                    .filter(|p| policy.param(p).is_some())
-                    .map(str::to_string)
-                    .collect();
-                for a in conditions {
-                    if let Test::ContainsSecret { var, .. } = &a.test {
-                        secret_vars.insert(var.clone());
-                    }
-                }
-                if rule.action != Action::Call || read.is_empty() {
-                    continue;
-                }
-                let tools: Vec<&str> = match tool {
-                    Some(t) => vec![t.as_str()],
-                    None => policy.tools.iter().map(|t| t.name.as_str()).collect(),
-                };
-                for t in tools {
-                    let list = required
-                        .entry(owner.clone())
-                        .or_default()
-                        .entry(t.to_string())
-                        .or_default();
-                    for p in &read {
-                        if !list.contains(p) {
-                            list.push(p.clone());
-                        }
-                    }
-                }
-            }
-        }
+        let rules = policy
+            .all_rules()
+            .enumerate()
+            .map(|(order, (who, rule))| {
+                (
+                    rule.id.clone(),
+                    MetaRule {
+                        order: u32::try_from(order).unwrap_or(u32::MAX),
+                        owner: owner_name(who),
+                        effect: rule.effect,
+                        action: rule.action,
+                        src: rule.src,
+                    },
+                )
+            })
+            .collect();
+        // What request validation needs is computed once, by the decide
+        // crate, so the Cedar engine and the index validate alike.
+        let parts = CatalogParts::of(policy);
         Meta {
             encoding_version: ENCODING_VERSION,
             namespace: crate::names::NAMESPACE.to_string(),
@@ -139,7 +110,7 @@ impl Meta {
                 .collect(),
             tools: policy.tools.clone(),
             params: policy.params.clone(),
-            required_params: required,
+            required_params: parts.required_params,
             context_params: policy
                 .tools
                 .iter()
@@ -150,47 +121,26 @@ impl Meta {
                     )
                 })
                 .collect(),
-            secret_vars,
+            secret_vars: parts.secret_vars,
             rules,
             loss: Vec::new(),
         }
     }
 
-    /// `file:line:col` of a source position.
-    pub fn location(&self, src: &SourceRef) -> String {
-        let file = self
-            .files
-            .get(src.span.file.0 as usize)
-            .map(|f| f.name.as_str())
-            .unwrap_or("<unknown file>");
-        format!("{file}:{}:{}", src.line, src.col)
-    }
-}
-
-/// `agent` or `agent.skill`.
-pub fn owner_name(p: agentpol_core::ir::Principal<'_>) -> String {
-    match p {
-        agentpol_core::ir::Principal::Agent(a) => a.to_string(),
-        agentpol_core::ir::Principal::Skill(a, s) => format!("{a}.{s}"),
-    }
-}
-
-/// The param a test reads, if any.
-pub(crate) fn param_read(t: &Test) -> Option<&str> {
-    match t {
-        Test::Eq {
-            rhs: Scalar::Param(p),
-            ..
+    /// What request validation needs, for [`agentpol_decide::Catalog`].
+    pub fn catalog_parts(&self) -> CatalogParts {
+        CatalogParts {
+            files: self.files.clone(),
+            agents: self
+                .agents
+                .iter()
+                .map(|a| (a.name.clone(), a.skills.clone()))
+                .collect(),
+            tools: self.tools.clone(),
+            params: self.params.clone(),
+            required_params: self.required_params.clone(),
+            secret_vars: self.secret_vars.clone(),
         }
-        | Test::Cmp {
-            rhs: Scalar::Param(p),
-            ..
-        }
-        | Test::In {
-            set: SetOperand::Param(p),
-            ..
-        } => Some(p),
-        _ => None,
     }
 }
 

@@ -10,9 +10,10 @@
 
 mod common;
 
-use agentpol_cedar::testkit::random_requests;
-use agentpol_cedar::{emit_files, CedarEngine, CedarFiles, DecisionEngine};
+use agentpol_cedar::{emit_files, CedarEngine, CedarFiles};
 use agentpol_core::ir::{Effect, Policy};
+use agentpol_decide::DecisionEngine;
+use agentpol_testkit::policy_gen::random_requests;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -2,11 +2,12 @@
 
 mod common;
 
-use agentpol_cedar::testkit::*;
-use agentpol_cedar::{codes, emit, emit_files, CedarEngine, CedarFiles, DecisionEngine};
+use agentpol_cedar::{codes, emit, emit_files, CedarEngine, CedarFiles};
 use agentpol_core::diag::{render_human, Diag};
 use agentpol_core::ir::*;
 use agentpol_core::source::SourceMap;
+use agentpol_decide::DecisionEngine;
+use agentpol_testkit::policy_gen::*;
 
 fn render(d: &Diag, sources: &SourceMap) -> String {
     render_human(d, sources, false, 100)

@@ -11,7 +11,7 @@
 
 mod common;
 
-use agentpol_cedar::testkit::{random_policy, random_requests};
+use agentpol_testkit::policy_gen::{random_policy, random_requests};
 use common::diff::{check, env_or};
 
 #[test]

@@ -133,7 +133,7 @@ fn tools_fixture() {
 #[test]
 fn random_policies_pass_strict_validation() {
     for seed in 0..60u64 {
-        let policy = agentpol_cedar::testkit::random_policy(seed, (seed as usize * 13) % 90);
+        let policy = agentpol_testkit::policy_gen::random_policy(seed, (seed as usize * 13) % 90);
         let (f, _, diags) = emit_files(&policy);
         let f = f.unwrap_or_else(|| {
             panic!(
@@ -147,7 +147,7 @@ fn random_policies_pass_strict_validation() {
 
 #[test]
 fn empty_policy_is_valid_cedar() {
-    let policy = agentpol_cedar::testkit::PolicyBuilder::new("empty.agentpol").build();
+    let policy = agentpol_testkit::policy_gen::PolicyBuilder::new("empty.agentpol").build();
     let (f, loss, diags) = emit_files(&policy);
     assert!(diags.is_empty() && loss.is_empty());
     assert_eq!(strict_validate(&f.expect("files")).0, 0);

@@ -2,10 +2,11 @@
 //! in names, literals, globs and patterns: the emitted Cedar still validates
 //! and still means what the source says, in all three engines.
 
-use agentpol_cedar::testkit::*;
-use agentpol_cedar::{CedarEngine, DecisionEngine, EvalEngine, IndexEngine};
+use agentpol_cedar::CedarEngine;
 use agentpol_core::eval::parse_request;
 use agentpol_core::ir::*;
+use agentpol_decide::{DecisionEngine, EvalEngine, IndexEngine};
+use agentpol_testkit::policy_gen::*;
 use proptest::prelude::*;
 
 fn odd_text() -> impl Strategy<Value = String> {

@@ -5,10 +5,11 @@
 
 mod common;
 
-use agentpol_cedar::testkit::random_requests;
-use agentpol_cedar::{emit, CedarEngine, DecisionEngine, EvalEngine, IndexEngine};
+use agentpol_cedar::{emit, CedarEngine};
 use agentpol_core::diag::render_human;
 use agentpol_core::ir::{Effect, Policy};
+use agentpol_decide::{DecisionEngine, EvalEngine, IndexEngine};
+use agentpol_testkit::policy_gen::random_requests;
 use common::diff::{check, env_or, lossy_pairs, touches_loss};
 
 const EXAMPLES: &[(&str, &str)] = &[

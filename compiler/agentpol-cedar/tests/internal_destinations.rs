@@ -3,9 +3,10 @@
 //! loopback name, an unspecified address, or a URL host of that kind. Each
 //! request below must be denied by Cedar, the index and the evaluator alike.
 
-use agentpol_cedar::{CedarEngine, DecisionEngine, EvalEngine, IndexEngine};
+use agentpol_cedar::CedarEngine;
 use agentpol_core::eval::parse_request;
 use agentpol_core::ir::Effect;
+use agentpol_decide::{DecisionEngine, EvalEngine, IndexEngine};
 
 const OPENCLAW: &str = include_str!("../../../examples/openclaw/openclaw.agentpol");
 

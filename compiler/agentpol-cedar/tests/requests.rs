@@ -2,9 +2,10 @@
 
 mod common;
 
-use agentpol_cedar::{CedarEngine, DecisionEngine, EvalEngine, IndexEngine};
+use agentpol_cedar::CedarEngine;
 use agentpol_core::eval::parse_request;
 use agentpol_core::ir::Effect;
+use agentpol_decide::{DecisionEngine, EvalEngine, IndexEngine};
 
 fn engines() -> Vec<Box<dyn DecisionEngine>> {
     let (policy, _) = common::openclaw();

@@ -4,5 +4,6 @@
 
 pub mod build_dir;
 pub mod net_fixture;
+pub mod policy_gen;
 pub mod verify_build;
 pub mod verify_gen;

@@ -1,7 +1,7 @@
 //! The gate's protocol logic, in process: a real compiled policy, the decision
 //! index, scripted client and server messages.
 
-use agentpol_cedar::{DecisionEngine, EvalEngine, IndexEngine};
+use agentpol_decide::{DecisionEngine, EvalEngine, IndexEngine};
 use agentpol_gate::approve::{Approver, Outcome};
 use agentpol_gate::{Config, Gate, Loaded, Out};
 use serde_json::{json, Value};

@@ -1,9 +1,10 @@
 //! The three-engine differential check shared by the differential and
 //! examples tests.
 
-use agentpol_cedar::{CedarEngine, DecisionEngine, EvalEngine, IndexEngine};
+use agentpol_cedar::CedarEngine;
 use agentpol_core::ir::{Action, Effect, Policy};
 use agentpol_core::request::{Decision, Request, Resource};
+use agentpol_decide::{DecisionEngine, EvalEngine, IndexEngine};
 use std::collections::HashSet;
 
 pub fn env_or(name: &str, release: usize, debug: usize) -> usize {

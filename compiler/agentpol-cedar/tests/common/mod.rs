@@ -3,9 +3,9 @@
 
 pub mod diff;
 
-use agentpol_cedar::testkit::*;
 use agentpol_core::ir::*;
 use agentpol_core::source::SourceMap;
+use agentpol_testkit::policy_gen::*;
 
 /// The text of `tests/fixtures/openclaw.agentpol`.
 pub const OPENCLAW: &str = include_str!("../fixtures/openclaw.agentpol");

@@ -101,7 +101,7 @@ impl fmt::Display for RequestError {
 impl std::error::Error for RequestError {}
 
 /// Escapes a JSON object key for a JSON pointer (RFC 6901).
-fn pointer(key: &str) -> String {
+pub fn pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 

@@ -1,7 +1,7 @@
-//! IR builders and random generators for tests and benchmarks.
+//! IR builders and random generators for the decision engines' tests and
+//! benchmarks (differential tests of the evaluator, the index and Cedar).
 //!
-//! Not part of the backend: the checker is the only producer of IR in
-//! `agentpolc`. This module builds IR by hand (with a small glob and `like`
+//! The checker is the only producer of IR in `agentpolc`. This module builds IR by hand (with a small glob and `like`
 //! parser) and generates random policies and requests from a seed, so the
 //! engines can be compared on shapes the checker may never produce.
 

@@ -1,17 +1,16 @@
 //! One interface, three decision engines.
 //!
 //! * [`EvalEngine`]: the reference evaluator over the IR (the oracle).
-//! * [`crate::CedarEngine`]: Cedar's `Authorizer` on the emitted files.
 //! * [`crate::IndexEngine`]: the compiled decision index (the fast path).
+//! * `agentpol_cedar::CedarEngine`: Cedar's `Authorizer` on the emitted files.
 //!
 //! All three refuse a request they cannot interpret with a
 //! [`RequestError`]; [`DecisionEngine::decide_or_deny`] turns that into the
 //! fail-closed deny every enforcer should act on.
 
-use crate::meta::Meta;
 use agentpol_core::eval::RequestError;
 use agentpol_core::ir::{Effect, Policy};
-use agentpol_core::request::{Decision, MatchedRule, Request};
+use agentpol_core::request::{Decision, Request};
 
 /// Something that decides requests.
 pub trait DecisionEngine {
@@ -71,19 +70,12 @@ impl DecisionEngine for EvalEngine {
     }
 }
 
-pub(crate) fn verb(effect: Effect) -> &'static str {
+/// How a reason names the deciding rules' effect ("allowed by r1 (...)"):
+/// every engine words its reasons alike.
+pub fn verb(effect: Effect) -> &'static str {
     match effect {
         Effect::Allow => "allowed by",
         Effect::Ask => "needs a human's approval: ask by",
         Effect::Deny => "denied by",
     }
-}
-
-/// `id (file:line:col)` for each rule, joined.
-pub(crate) fn rule_list(meta: &Meta, rules: &[MatchedRule]) -> String {
-    rules
-        .iter()
-        .map(|r| format!("{} ({})", r.id, meta.location(&r.src)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -17,8 +17,7 @@
 //! the differential tests hold the index to that on every request.
 
 use crate::engine::{verb, DecisionEngine};
-use crate::meta::{owner_name, Meta};
-use crate::prepare::{self, ArgVal, Body, Catalog, PathVal, Prepared};
+use crate::prepare::{self, owner_name, ArgVal, Body, Catalog, PathVal, Prepared};
 use agentpol_core::eval::request_check::ParamValue;
 use agentpol_core::eval::RequestError;
 use agentpol_core::ir::{
@@ -42,21 +41,19 @@ pub struct BuildError {
     pub message: String,
 }
 
-impl BuildError {
-    /// As a diagnostic (`AP0602`).
-    pub fn to_diag(&self) -> agentpol_core::diag::Diag {
-        agentpol_core::diag::Diag::error(
-            &crate::codes::CEDAR_ILL_FORMED_IR,
-            self.src.span,
-            format!(
-                "rule {} cannot be compiled into the decision index: {}",
-                self.rule, self.message
-            ),
+impl std::fmt::Display for BuildError {
+    // The message only: callers turn it into their own diagnostic
+    // (the Cedar backend's AP0602 for the same IR invariants).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "rule {} cannot be compiled into the decision index: {}",
+            self.rule, self.message
         )
-        .label("this rule")
-        .help("this is a compiler bug: report it with the policy and `agentpolc build --emit ir`")
     }
 }
+
+impl std::error::Error for BuildError {}
 
 /// The compiled decision index of a policy.
 #[derive(Clone, Debug)]
@@ -87,8 +84,7 @@ struct OwnerIndex {
 impl IndexEngine {
     /// Compiles `policy`.
     pub fn new(policy: &Policy) -> Result<IndexEngine, BuildError> {
-        let meta = Meta::of(policy);
-        let cat = Catalog::new(meta);
+        let cat = Catalog::of(policy);
         let mut rules = Vec::new();
         let mut owners = Vec::new();
         let mut owner_names = Vec::new();
@@ -138,7 +134,7 @@ impl IndexEngine {
         }
         let labels = rules
             .iter()
-            .map(|r| format!("{} ({})", r.id, cat.meta.location(&r.src)))
+            .map(|r| format!("{} ({})", r.id, cat.location(&r.src)))
             .collect();
         Ok(IndexEngine {
             cat,
@@ -151,9 +147,9 @@ impl IndexEngine {
         })
     }
 
-    /// The metadata (agents, tools, rules) the index was built with.
-    pub fn meta(&self) -> &Meta {
-        &self.cat.meta
+    /// The catalog (agents, tools, params) requests are validated against.
+    pub fn catalog(&self) -> &Catalog {
+        &self.cat
     }
 
     /// The rules of `owner` matching `req`, in rule order.
@@ -258,8 +254,9 @@ impl DecisionEngine for IndexEngine {
     }
 }
 
-/// The request in words, for reasons (argument values are never shown).
-pub(crate) fn describe(cat: &Catalog, req: &Prepared<'_>) -> String {
+/// The request in words, for reasons (argument values are never shown:
+/// some are secrets).
+pub fn describe(cat: &Catalog, req: &Prepared<'_>) -> String {
     match &req.body {
         Body::Fs { action, path } => format!("fs {} {}", action.as_str(), path.path),
         Body::Exec { path, args: [] } => format!("exec {}", path.path),
@@ -522,7 +519,7 @@ fn join(lits: &[&str]) -> String {
 
 /// Glob segments against path segments (semantics.md §3), by the core's
 /// linear-time matcher: the evaluator and the index share one algorithm.
-pub(crate) fn segs_match(pat: &[Segment], path: &[&str]) -> bool {
+fn segs_match(pat: &[Segment], path: &[&str]) -> bool {
     agentpol_core::eval::matching::segments_match(pat, path)
 }
 
@@ -1050,7 +1047,7 @@ fn read<'a>(op: &COperand, args: &'a [ArgVal<'_>]) -> Option<VRef<'a>> {
 fn unbound(name: &str) -> RequestError {
     RequestError::new(
         &agentpol_core::diag::codes::REQUEST_UNBOUND_PARAM,
-        format!("/params/{}", prepare::pointer(name)),
+        format!("/params/{}", agentpol_core::eval::pointer(name)),
         format!("param `{name}` is not bound, but a rule reads it"),
         format!("bind it in the request's `params`, e.g. \"params\": {{\"{name}\": ...}}"),
     )

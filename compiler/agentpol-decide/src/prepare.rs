@@ -1,27 +1,140 @@
-//! Request validation shared by the Cedar engine and the decision index.
+//! Request validation shared by the decision index and the Cedar engine:
+//! one validator, one prepared form.
 //!
 //! It follows the reference evaluator's validation (`agentpol_core::eval`) check
-//! for check and in the same order, so all engines refuse the same requests
-//! with the same code and field; the differential tests hold them to that.
-//! The output is a [`Prepared`] request whose values are parsed and typed.
+//! for check and in the same order, with the checks and wording of
+//! `agentpol_core::eval::request_check`, so all engines refuse the same
+//! requests with the same code and field; the differential tests hold them
+//! to that. The output is a [`Prepared`] request whose values are parsed and
+//! typed.
 
-use crate::meta::Meta;
 use agentpol_core::diag::codes;
-use agentpol_core::eval::matching::{canonical_addr, normalize_domain};
+use agentpol_core::eval::matching::{canonical_addr, parse_url, url_host, UrlHost};
 use agentpol_core::eval::request_check::{
-    self, ambiguous_url, arg_type_name, check_net_peer, json_type_name, param_type_json,
+    self, ambiguous_url, arg_type_name, check_net_peer, json_int, json_type_name, param_type_json,
     param_type_name, param_value, signature, suggestion_help, wrong_action, ParamValue,
 };
-use agentpol_core::eval::RequestError;
-use agentpol_core::ir::{Action, ArgType, Kind, ParamType, Proto, ToolSig};
+use agentpol_core::eval::{pointer, RequestError};
+use agentpol_core::ir::{
+    Action, ArgType, FileInfo, Kind, Matcher, ParamSig, ParamType, Policy, Principal, Proto,
+    Scalar, SetOperand, SourceRef, Test, ToolSig,
+};
 use agentpol_core::request::{Request, Resource};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
-/// Lookup tables over [`Meta`].
+/// The facts of a policy that request validation needs, as plain data: what
+/// `agentpol-cedar.json` records next to the Cedar files, or what
+/// [`CatalogParts::of`] reads from the IR.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CatalogParts {
+    /// Source files (indexed by `SourceRef.file`), for rule locations.
+    pub files: Vec<FileInfo>,
+    /// Agents, each with its skills' names, in policy order.
+    pub agents: Vec<(String, Vec<String>)>,
+    /// Tool signatures.
+    pub tools: Vec<ToolSig>,
+    /// Param declarations.
+    pub params: Vec<ParamSig>,
+    /// Params each owner's rules read, per tool, in rule order: a request by
+    /// that owner (or by one of the agent's skills) must bind them.
+    pub required_params: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Environment variables some `ContainsSecret` test reads.
+    pub secret_vars: BTreeSet<String>,
+}
+
+impl CatalogParts {
+    /// The parts of `policy`.
+    pub fn of(policy: &Policy) -> CatalogParts {
+        let mut required: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+        let mut secret_vars = BTreeSet::new();
+        for (who, rule) in policy.all_rules() {
+            let Matcher::Tool { tool, conditions } = &rule.matcher else {
+                continue;
+            };
+            let read: Vec<String> = conditions
+                .iter()
+                .filter_map(|a| param_read(&a.test))
+                .filter(|p| policy.param(p).is_some())
+                .map(str::to_string)
+                .collect();
+            for a in conditions {
+                if let Test::ContainsSecret { var, .. } = &a.test {
+                    secret_vars.insert(var.clone());
+                }
+            }
+            if rule.action != Action::Call || read.is_empty() {
+                continue;
+            }
+            let tools: Vec<&str> = match tool {
+                Some(t) => vec![t.as_str()],
+                None => policy.tools.iter().map(|t| t.name.as_str()).collect(),
+            };
+            let owner = owner_name(who);
+            for t in tools {
+                let list = required
+                    .entry(owner.clone())
+                    .or_default()
+                    .entry(t.to_string())
+                    .or_default();
+                for p in &read {
+                    if !list.contains(p) {
+                        list.push(p.clone());
+                    }
+                }
+            }
+        }
+        CatalogParts {
+            files: policy.files.clone(),
+            agents: policy
+                .agents
+                .iter()
+                .map(|a| {
+                    (
+                        a.name.clone(),
+                        a.skills.iter().map(|s| s.name.clone()).collect(),
+                    )
+                })
+                .collect(),
+            tools: policy.tools.clone(),
+            params: policy.params.clone(),
+            required_params: required,
+            secret_vars,
+        }
+    }
+}
+
+/// `agent` or `agent.skill`: how rules' owners are named in decisions.
+pub fn owner_name(p: Principal<'_>) -> String {
+    match p {
+        Principal::Agent(a) => a.to_string(),
+        Principal::Skill(a, s) => format!("{a}.{s}"),
+    }
+}
+
+/// The param a test reads, if any.
+pub fn param_read(t: &Test) -> Option<&str> {
+    match t {
+        Test::Eq {
+            rhs: Scalar::Param(p),
+            ..
+        }
+        | Test::Cmp {
+            rhs: Scalar::Param(p),
+            ..
+        }
+        | Test::In {
+            set: SetOperand::Param(p),
+            ..
+        } => Some(p),
+        _ => None,
+    }
+}
+
+/// [`CatalogParts`] with lookup tables: what [`prepare()`] validates against.
 #[derive(Clone, Debug)]
-pub(crate) struct Catalog {
-    pub(crate) meta: Meta,
+pub struct Catalog {
+    parts: CatalogParts,
     agents: HashMap<String, (usize, HashMap<String, usize>)>,
     tools: HashMap<String, usize>,
     params: HashMap<String, ParamType>,
@@ -32,36 +145,45 @@ pub(crate) struct Catalog {
 }
 
 impl Catalog {
-    pub(crate) fn new(meta: Meta) -> Catalog {
-        let agents = meta
+    /// The catalog of `policy`.
+    pub fn of(policy: &Policy) -> Catalog {
+        Catalog::new(CatalogParts::of(policy))
+    }
+
+    /// Builds the lookup tables over `parts`.
+    pub fn new(parts: CatalogParts) -> Catalog {
+        let agents = parts
             .agents
             .iter()
             .enumerate()
-            .map(|(i, a)| {
-                let skills = a
-                    .skills
+            .map(|(i, (name, skills))| {
+                let skills = skills
                     .iter()
                     .enumerate()
                     .map(|(j, s)| (s.clone(), j))
                     .collect();
-                (a.name.clone(), (i, skills))
+                (name.clone(), (i, skills))
             })
             .collect();
-        let tools = meta
+        let tools = parts
             .tools
             .iter()
             .enumerate()
             .map(|(i, t)| (t.name.clone(), i))
             .collect();
-        let params = meta.params.iter().map(|p| (p.name.clone(), p.ty)).collect();
+        let params = parts
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), p.ty))
+            .collect();
         let mut owner_names = HashMap::new();
-        for (i, a) in meta.agents.iter().enumerate() {
-            owner_names.insert((i, None), a.name.clone());
-            for (j, s) in a.skills.iter().enumerate() {
-                owner_names.insert((i, Some(j)), format!("{}.{s}", a.name));
+        for (i, (name, skills)) in parts.agents.iter().enumerate() {
+            owner_names.insert((i, None), name.clone());
+            for (j, s) in skills.iter().enumerate() {
+                owner_names.insert((i, Some(j)), format!("{name}.{s}"));
             }
         }
-        let tool_ix: HashMap<&str, usize> = meta
+        let tool_ix: HashMap<&str, usize> = parts
             .tools
             .iter()
             .enumerate()
@@ -69,14 +191,14 @@ impl Catalog {
             .collect();
         let mut required = HashMap::new();
         for ((a, s), name) in &owner_names {
-            for (tool, list) in meta.required_params.get(name).into_iter().flatten() {
+            for (tool, list) in parts.required_params.get(name).into_iter().flatten() {
                 if let Some(t) = tool_ix.get(tool.as_str()) {
                     required.insert((*a, *s, *t), list.clone());
                 }
             }
         }
         Catalog {
-            meta,
+            parts,
             agents,
             tools,
             params,
@@ -85,18 +207,35 @@ impl Catalog {
         }
     }
 
-    pub(crate) fn tool(&self, i: usize) -> Option<&ToolSig> {
-        self.meta.tools.get(i)
+    /// The facts the catalog was built from.
+    pub fn parts(&self) -> &CatalogParts {
+        &self.parts
+    }
+
+    /// The tool with index `i` (as in [`Body::Tool`]).
+    pub fn tool(&self, i: usize) -> Option<&ToolSig> {
+        self.parts.tools.get(i)
+    }
+
+    /// `file:line:col` of a source position.
+    pub fn location(&self, src: &SourceRef) -> String {
+        let file = self
+            .parts
+            .files
+            .get(src.span.file.0 as usize)
+            .map(|f| f.name.as_str())
+            .unwrap_or("<unknown file>");
+        format!("{file}:{}:{}", src.line, src.col)
     }
 }
 
 /// A path known to be absolute and normalised.
 #[derive(Clone, Debug)]
-pub(crate) struct PathVal<'r> {
+pub struct PathVal<'r> {
     /// The path (one trailing `/` removed).
-    pub(crate) path: &'r str,
+    pub path: &'r str,
     /// Its segments (`/` has none).
-    pub(crate) segs: Vec<&'r str>,
+    pub segs: Vec<&'r str>,
 }
 
 impl<'r> PathVal<'r> {
@@ -110,44 +249,63 @@ impl<'r> PathVal<'r> {
     }
 }
 
-/// The parts of a parsed URL argument.
+/// The parts of a parsed URL argument, as the evaluator reads them
+/// (`agentpol_core::eval::matching::url_field`).
 #[derive(Clone, Debug)]
-pub(crate) struct UrlVal<'r> {
-    pub(crate) raw: &'r str,
-    pub(crate) scheme: String,
+pub struct UrlVal<'r> {
+    /// The argument as given.
+    pub raw: &'r str,
+    /// The scheme, lower case.
+    pub scheme: String,
     /// The host as `url.host` compares: normalised domain or the address.
-    pub(crate) host: Option<String>,
+    pub host: Option<String>,
     /// The normalised domain, for a domain host.
-    pub(crate) domain: Option<String>,
+    pub domain: Option<String>,
     /// The address (IPv4-mapped addresses as IPv4), for an IP host.
-    pub(crate) ip: Option<IpAddr>,
-    pub(crate) port: Option<i64>,
-    pub(crate) path: String,
+    pub ip: Option<IpAddr>,
+    /// The explicit port, else the scheme's known default.
+    pub port: Option<i64>,
+    /// The path, as the WHATWG parser normalised it.
+    pub path: String,
 }
 
 /// A typed tool argument.
 #[derive(Clone, Debug)]
-pub(crate) enum ArgVal<'r> {
+pub enum ArgVal<'r> {
+    /// A `string` argument.
     Str(&'r str),
+    /// An `int` argument.
     Int(i64),
+    /// A `bool` argument.
     Bool(bool),
+    /// A `url` argument, parsed.
     Url(Box<UrlVal<'r>>),
+    /// A `path` argument, checked.
     Path(PathVal<'r>),
 }
 
 /// The kind-specific part of a validated request.
 #[derive(Clone, Debug)]
-pub(crate) enum Body<'r> {
+pub enum Body<'r> {
+    /// An fs request.
     Fs {
+        /// An fs action.
         action: Action,
+        /// The path.
         path: PathVal<'r>,
     },
+    /// An exec request.
     Exec {
+        /// The binary.
         path: PathVal<'r>,
+        /// Its arguments (without `argv[0]`).
         args: &'r [String],
     },
+    /// A net request.
     Net {
+        /// A net action.
         action: Action,
+        /// `tcp` or `udp` (never `any`).
         proto: Proto,
         /// IPv4-mapped addresses as IPv4.
         addr: Option<IpAddr>,
@@ -155,25 +313,32 @@ pub(crate) enum Body<'r> {
         raw_addr: Option<IpAddr>,
         /// Normalised.
         domain: Option<String>,
+        /// The peer's port.
         port: u16,
     },
+    /// A tool call.
     Tool {
+        /// The tool's index in the catalog ([`Catalog::tool`]).
         tool: usize,
         /// In signature order.
         args: Vec<ArgVal<'r>>,
+        /// Typed values of every bound param.
         params: BTreeMap<&'r str, ParamValue>,
+        /// Arguments the caller marked as carrying untrusted data.
         tainted: &'r [String],
         /// Secret variables (of those some rule tests) whose value occurs in an argument.
         contains_secret: Vec<&'r str>,
     },
+    /// An env request.
     Env {
+        /// The variable.
         var: &'r str,
     },
 }
 
 impl Body<'_> {
     /// The IR action a rule must have to apply.
-    pub(crate) fn action(&self) -> Action {
+    pub fn action(&self) -> Action {
         match self {
             Body::Fs { action, .. } | Body::Net { action, .. } => *action,
             Body::Exec { .. } => Action::Exec,
@@ -183,24 +348,19 @@ impl Body<'_> {
     }
 }
 
-/// A validated request.
+/// A validated request: the one form the index and the Cedar engine decide.
 #[derive(Clone, Debug)]
-pub(crate) struct Prepared<'r> {
-    pub(crate) agent: usize,
-    pub(crate) skill: Option<usize>,
-    pub(crate) body: Body<'r>,
-}
-
-/// Escapes a JSON object key for a JSON pointer (RFC 6901).
-pub(crate) fn pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+pub struct Prepared<'r> {
+    /// The agent's index in the catalog.
+    pub agent: usize,
+    /// The skill's index among the agent's skills.
+    pub skill: Option<usize>,
+    /// What is asked.
+    pub body: Body<'r>,
 }
 
 /// Validates `req` against the catalog.
-pub(crate) fn prepare<'r>(
-    cat: &'r Catalog,
-    req: &'r Request,
-) -> Result<Prepared<'r>, RequestError> {
+pub fn prepare<'r>(cat: &'r Catalog, req: &'r Request) -> Result<Prepared<'r>, RequestError> {
     let (agent, skills) = cat.agents.get(&req.agent).ok_or_else(|| {
         RequestError::new(
             &codes::REQUEST_UNKNOWN_AGENT,
@@ -208,7 +368,7 @@ pub(crate) fn prepare<'r>(
             format!("the policy has no agent `{}`", req.agent),
             suggestion_help(
                 &req.agent,
-                cat.meta.agents.iter().map(|a| a.name.as_str()),
+                cat.parts.agents.iter().map(|(a, _)| a.as_str()),
                 "agents",
             ),
         )
@@ -217,10 +377,10 @@ pub(crate) fn prepare<'r>(
         None => None,
         Some(name) => Some(*skills.get(name).ok_or_else(|| {
             let names = cat
-                .meta
+                .parts
                 .agents
                 .get(*agent)
-                .map(|a| a.skills.clone())
+                .map(|(_, skills)| skills.clone())
                 .unwrap_or_default();
             RequestError::new(
                 &codes::REQUEST_UNKNOWN_SKILL,
@@ -296,23 +456,13 @@ fn check_path<'r>(path: &'r str, field: &str, what: &str) -> Result<PathVal<'r>,
     request_check::check_path(path, field, what).map(PathVal::new)
 }
 
-fn parse_url(raw: &str) -> Result<UrlVal<'_>, url::ParseError> {
-    let u = url::Url::parse(raw)?;
-    let (host, domain, ip) = match u.host() {
-        Some(url::Host::Ipv4(a)) => (Some(a.to_string()), None, Some(IpAddr::V4(a))),
-        Some(url::Host::Ipv6(a)) => (
-            Some(a.to_string()),
-            None,
-            Some(canonical_addr(IpAddr::V6(a))),
-        ),
-        Some(url::Host::Domain(d)) => {
-            let d = normalize_domain(d);
-            if d.is_empty() {
-                (None, None, None)
-            } else {
-                (Some(d.clone()), Some(d), None)
-            }
-        }
+/// A URL argument in parts, parsed by the evaluator's parser and read as
+/// the evaluator reads `url.host` (so `http://[::ffff:192.0.2.1]/` has host `192.0.2.1`).
+fn url_val(raw: &str) -> Result<UrlVal<'_>, url::ParseError> {
+    let u = parse_url(raw)?;
+    let (host, domain, ip) = match url_host(&u) {
+        Some(UrlHost::Ip(ip)) => (Some(ip.to_string()), None, Some(ip)),
+        Some(UrlHost::Domain(d)) => (Some(d.clone()), Some(d), None),
         None => (None, None, None),
     };
     Ok(UrlVal {
@@ -344,7 +494,7 @@ fn tool_call<'r>(
             format!("the policy declares no tool `{tool}`"),
             suggestion_help(
                 tool,
-                cat.meta.tools.iter().map(|t| t.name.as_str()),
+                cat.parts.tools.iter().map(|t| t.name.as_str()),
                 "tools",
             ),
         )
@@ -423,16 +573,16 @@ fn tool_call<'r>(
         let v = match (arg.ty, value) {
             (ArgType::String, serde_json::Value::String(s)) => ArgVal::Str(s),
             (ArgType::Bool, serde_json::Value::Bool(b)) => ArgVal::Bool(*b),
-            (ArgType::Int, v) => match v.as_i64() {
-                Some(i) if v.is_number() => ArgVal::Int(i),
-                _ => {
+            (ArgType::Int, v) => match json_int(v) {
+                Some(i) => ArgVal::Int(i),
+                None => {
                     return Err(ill_typed(format!(
                         "must be an int, got {}",
                         json_type_name(v)
                     )))
                 }
             },
-            (ArgType::Url, serde_json::Value::String(s)) => match parse_url(s) {
+            (ArgType::Url, serde_json::Value::String(s)) => match url_val(s) {
                 Ok(u) => ArgVal::Url(Box::new(u)),
                 Err(e) => {
                     return Err(ill_typed(format!(
@@ -465,7 +615,7 @@ fn tool_call<'r>(
                 format!("the request binds param `{name}`, which the policy does not declare"),
                 suggestion_help(
                     name,
-                    cat.meta.params.iter().map(|p| p.name.as_str()),
+                    cat.parts.params.iter().map(|p| p.name.as_str()),
                     "params",
                 ),
             ));
@@ -508,7 +658,7 @@ fn tool_call<'r>(
         }
     }
     let mut contains_secret = Vec::new();
-    for var in &cat.meta.secret_vars {
+    for var in &cat.parts.secret_vars {
         let Some(secret) = secrets.get(var).filter(|s| !s.is_empty()) else {
             continue;
         };
