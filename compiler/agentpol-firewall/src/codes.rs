@@ -86,4 +86,19 @@ or rely on the kernel backend for `listen`.";
 nftables accepts at most 127 bytes and iptables' LOG target at most 29; both print the \
 prefix verbatim into the kernel log, so it must be printable ASCII without `\"` or `\\`.\n\n\
 How to fix: use a short prefix such as `agentpol drop: `.";
+
+    DENY_WIDENED_TO_ALL = "AP0708", "deny-widened-to-everything",
+        "a deny rule's target cannot be expressed by this firewall target and would deny every address",
+        "A firewall matches addresses. A deny whose target it cannot express is \
+approximated the sound way, by denying more; when the only wider set is *every* \
+address, the built ruleset would refuse all of the rule's protocol and ports, and no \
+longer mean what the policy says. That is an error, not a line in the loss report.\n\n\
+It happens for a wildcard domain (`*.example.com`: the addresses of every name under it \
+are unknowable; `*.localhost` is the exception, it is the loopback addresses by \
+RFC 6761), and, at the iptables target, for any domain: iptables-restore files have no \
+sets that are filled when loaded. (The nft target keeps exact names as sets that \
+`agentpolc apply` fills when it loads the ruleset.)\n\n\
+How to fix: use `--target nft` and `agentpolc apply` for rules with names, list exact \
+names instead of a wildcard, or deny the addresses:\n\n    \
+net { deny all { 169.254.169.254, \"metadata.google.internal\" } }";
 }
