@@ -45,10 +45,11 @@ How to fix: write the IPv4 address directly:\n\n    net { allow connect tcp 192.
         "a domain rule has no resolution, so the firewall fails closed for it",
         "A firewall sees addresses, not names. Domain targets (`\"api.github.com\"`) are \
 resolved when the ruleset is applied (`agentpolc apply --target nft` resolves each name \
-through the agent's resolvers and records the resolver and TTL in the ruleset). A \
-ruleset built without a resolution for a name fails closed: an `allow` for the name \
-allows nothing here, and a `deny` is widened to every address (within the rule's \
-protocol and ports). Both are listed in the loss report.\n\n\
+through the agent's resolvers and records the resolver and TTL in the ruleset). The nft \
+target keeps a name without resolution as a load-time set that `apply` fills. A target \
+without such sets (iptables) fails closed for an `allow`: it allows nothing there (in \
+the loss report). A `deny` there would be widened to every address, which is error \
+AP0708.\n\n\
 How to fix: apply the policy with `agentpolc apply --target nft`, which resolves names \
 at load time; re-apply when the names' addresses change. Or name addresses instead:\n\n    \
 net { allow connect tcp 140.82.112.0/20 port 443 }";
@@ -59,8 +60,9 @@ net { allow connect tcp 140.82.112.0/20 port 443 }";
 names resolve to is unknowable when the ruleset is loaded, so no address set expresses \
 it.\n\n\
 What the backend does (fail closed): an `allow` with a wildcard domain allows nothing \
-at this layer; a `deny` is widened to every address within the rule's protocol and \
-ports. Both are listed in the loss report. Another layer that sees names (the tool \
+at this layer (listed in the loss report). A `deny` would be widened to every address, \
+which is error AP0708. `*.localhost` is the exception: RFC 6761 fixes those names to \
+the loopback addresses. Another layer that sees names (the tool \
 gate's URL checks) can enforce the name itself.\n\n\
 How to fix: list the exact names the agent needs,\n\n    \
 net { allow connect tcp { \"api.example.com\", \"cdn.example.com\" } port 443 }\n\n\
