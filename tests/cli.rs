@@ -174,10 +174,9 @@ fn build_all_targets_reports_each_finding_once() {
     }
     // nft keeps the names as load-time sets: no unresolved-domain warning for them.
     assert!(
-        !diags
-            .iter()
-            .any(|d| d["message"] == "domain metadata.azure.com has no resolution in this build"
-                && d["location"].to_string().contains("nft")),
+        !diags.iter().any(|d| d["message"]
+            == "domain metadata.azure.com has no resolution in this build"
+            && d["location"].to_string().contains("nft")),
         "{diags:#?}"
     );
     let mut keys: Vec<String> = diags
@@ -212,7 +211,14 @@ fn build_all_targets_reports_each_finding_once() {
 fn openclaw_nft_file_denies_no_more_than_the_source() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let o = agentpolc(&["build", OPENCLAW, "--target", "nft", "-o", out.to_str().unwrap()]);
+    let o = agentpolc(&[
+        "build",
+        OPENCLAW,
+        "--target",
+        "nft",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     let script = std::fs::read_to_string(out.join("nft/agentpol.nft")).unwrap();
     let mut chain = String::new();
@@ -231,15 +237,19 @@ fn openclaw_nft_file_denies_no_more_than_the_source() {
     }
     for name in ["metadata.google.internal", "metadata.azure.com"] {
         assert!(
-            script.contains(&format!("load-time set: `agentpolc apply` adds the addresses of {name}"))
-                || script.contains(&format!("addresses of metadata.google.internal, {name}")),
+            script.contains(&format!(
+                "load-time set: `agentpolc apply` adds the addresses of {name}"
+            )) || script.contains(&format!("addresses of metadata.google.internal, {name}")),
             "{name}\n{script}"
         );
     }
     // Each deny's load-time set names a variable only `apply` (or `nft -D`) defines.
     assert!(script.contains("$agentpol_fill_assistant_"), "{script}");
     // The resolvers' DNS is allowed.
-    assert!(script.contains("comment \"assistant/net/dns-resolvers.1\""), "{script}");
+    assert!(
+        script.contains("comment \"assistant/net/dns-resolvers.1\""),
+        "{script}"
+    );
 }
 
 #[test]

@@ -559,9 +559,10 @@ fn build_output_does_not_depend_on_the_build_host() {
         .expect("nft artifact");
     assert_eq!(nft, want_nft);
     assert!(!nft.contains("\"unified/"), "{nft}");
-    let ipt_ir: Policy =
-        serde_json::from_str(&std::fs::read_to_string(tmp.0.join("ipt-build/ir/policy.json")).unwrap())
-            .unwrap();
+    let ipt_ir: Policy = serde_json::from_str(
+        &std::fs::read_to_string(tmp.0.join("ipt-build/ir/policy.json")).unwrap(),
+    )
+    .unwrap();
     let want = emit_iptables(&ipt_ir, &Options::default());
     let want_ipt = want
         .artifacts
@@ -661,7 +662,10 @@ fn unfilled_deny_set_refuses_to_load() {
     let check = ns.cmd("nft", &["-c", "-f", &file]).output().unwrap();
     assert!(!check.status.success(), "an unfilled deny set loaded");
     let err = String::from_utf8_lossy(&check.stderr);
-    assert!(err.contains("unknown identifier 'agentpol_fill_a_r0_v4'"), "{err}");
+    assert!(
+        err.contains("unknown identifier 'agentpol_fill_a_r0_v4'"),
+        "{err}"
+    );
 
     // Filled by hand: the same sets as apply's emission with the resolution.
     let load = ns
@@ -687,14 +691,21 @@ fn unfilled_deny_set_refuses_to_load() {
     applied_opts.resolutions.insert(
         "blocked.example".into(),
         Resolution {
-            addrs: vec!["198.51.100.7".parse().unwrap(), "2001:db8::7".parse().unwrap()],
+            addrs: vec![
+                "198.51.100.7".parse().unwrap(),
+                "2001:db8::7".parse().unwrap(),
+            ],
             resolver: "192.0.2.53".into(),
             ttl_secs: 60,
             at: None,
         },
     );
-    let applied = String::from_utf8(emit_nft(&f.policy, &applied_opts).artifacts[0].contents.clone())
-        .unwrap();
+    let applied = String::from_utf8(
+        emit_nft(&f.policy, &applied_opts).artifacts[0]
+            .contents
+            .clone(),
+    )
+    .unwrap();
     assert!(!applied.contains("$agentpol_fill"), "{applied}");
     let rs = Ruleset::from_json(&nft_list_json(&ns), &mount.nft_root).unwrap();
     let diff = Layout::of_script(&applied).unwrap().diff(&Layout::of(&rs));

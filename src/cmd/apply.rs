@@ -174,11 +174,8 @@ pub fn run(args: Args) -> u8 {
     let out = agentpol_firewall::emit_nft(&policy, &opts);
     diags.extend(out.diagnostics.iter().cloned());
     // A deny's load-time set that cannot be filled: refuse (AP0717).
-    let lowered = agentpol_firewall::lower::lower(
-        &policy,
-        &opts,
-        agentpol_firewall::lower::Layer::Nft,
-    );
+    let lowered =
+        agentpol_firewall::lower::lower(&policy, &opts, agentpol_firewall::lower::Layer::Nft);
     for d in lowered.agents.iter().flat_map(|a| &a.domains) {
         if d.deny && !d.wildcard && d.resolution.is_none() {
             let span = policy

@@ -63,11 +63,7 @@ fn loss_reports() {
         .any(|e| e.rule.0 == "openclaw/net/no-udp-listen"
             && e.approximation == Approximation::EnforcedElsewhere));
     let codes: Vec<&str> = nft.diagnostics.iter().map(|d| d.code.code).collect();
-    assert_eq!(
-        codes,
-        ["AP0703", "AP0708", "AP0705", "AP0706"],
-        "{codes:?}"
-    );
+    assert_eq!(codes, ["AP0703", "AP0708", "AP0705", "AP0706"], "{codes:?}");
 }
 
 #[test]

@@ -335,7 +335,8 @@ pub fn wanted_names(policy: &Policy, system: Option<IpAddr>) -> BTreeMap<String,
             {
                 for h in hosts {
                     if let Host::Domain(d) = h {
-                        if !d.wildcard && agentpol_firewall::lower::reserved_name(&d.name).is_none() {
+                        if !d.wildcard && agentpol_firewall::lower::reserved_name(&d.name).is_none()
+                        {
                             wanted
                                 .entry(d.name.clone())
                                 .or_insert_with(|| agent.resolvers.first().copied().or(system));
