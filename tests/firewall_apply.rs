@@ -279,3 +279,68 @@ fn applies_verifies_and_removes() {
         assert_eq!(tables(&ns).trim(), "table inet other");
     }
 }
+
+/// Issue 11.2: a deny naming a host whose resolution fails cannot fill its
+/// load-time set, so apply refuses (AP0717) before changing anything, dry run
+/// or not; it does not widen the deny to every address, nor load it empty.
+#[test]
+fn refuses_a_deny_whose_set_cannot_be_filled() {
+    if !privileged("refuses_a_deny_whose_set_cannot_be_filled") {
+        return;
+    }
+    let mount = cgroup_mount();
+    let base = tag("unfill");
+    let tmp = TempDir::new("unfill");
+    // No DNS server in this namespace: asking 127.0.0.1 fails at once.
+    let ns = Netns::new(&tag("unfill"));
+    run(&mut ns.cmd("ip", &["link", "set", "lo", "up"]));
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &base);
+    let mut f = Fixture::new("agent agent {}");
+    let rules = vec![
+        net(
+            &f,
+            "agent",
+            "no-blocked",
+            Deny,
+            Connect,
+            Proto::Tcp,
+            &["blocked.test.example"],
+            &[],
+            "agent",
+        ),
+        net(
+            &f,
+            "agent",
+            "https",
+            Allow,
+            Connect,
+            Proto::Tcp,
+            &[],
+            &[(443, 443)],
+            "agent",
+        ),
+    ];
+    let a = f.agent("agent", cgroup(&format!("{base}/agent")), "agent");
+    a.rules = rules;
+    a.resolvers = vec!["127.0.0.1".parse().unwrap()];
+    let dir = build_dir(&tmp, &f);
+    for extra in [&["--dry-run"][..], &[][..]] {
+        let mut args = vec!["apply", "--policy", dir.as_str(), "--accept-loss"];
+        args.extend_from_slice(extra);
+        let out = ns.cmd(BIN, &args).output().unwrap();
+        let (stdout, err) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}\n{stdout}\n{err}");
+        assert!(err.contains("AP0717"), "{err}");
+        assert!(err.contains("blocked.test.example"), "{err}");
+        assert!(err.contains("nothing was changed"), "{err}");
+        assert!(!stdout.contains("loaded table"), "{stdout}");
+    }
+    let listed = ns
+        .cmd("nft", &["list", "table", "inet", "agentpol"])
+        .output()
+        .unwrap();
+    assert!(!listed.status.success(), "a table was loaded");
+    assert!(!std::path::Path::new(&format!("{}/{base}/agent", mount.mount_point)).exists());
+    drop(cgroups);
+}

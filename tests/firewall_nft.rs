@@ -48,6 +48,7 @@ const HOSTS: &[&str] = &[
     "::ffff:192.0.2.0/120",
     "api.example.com",
     "*.example.com",
+    "unresolved.example",
 ];
 const PORTS: &[(u16, u16)] = &[
     (1, 1),
@@ -94,6 +95,20 @@ fn random_policy(rng: &mut Rng, base: &str, n: usize) -> Fixture {
             } else {
                 (0..1 + rng.next() % 3).map(|_| *rng.pick(HOSTS)).collect()
             };
+            // A deny naming a wildcard would deny every address (AP0708, no
+            // ruleset), and one naming an unresolved host makes `apply`
+            // refuse (AP0717): neither is ever loaded, so neither is validated.
+            let hosts: Vec<&str> = if effect == Effect::Deny {
+                hosts
+                    .into_iter()
+                    .filter(|h| *h != "*.example.com" && *h != "unresolved.example")
+                    .collect()
+            } else {
+                hosts
+            };
+            if effect == Effect::Deny && hosts.is_empty() && !rng.chance(20) {
+                continue;
+            }
             let ports: Vec<(u16, u16)> = if rng.chance(25) {
                 vec![]
             } else {
@@ -484,41 +499,53 @@ const OPENCLAW: &str = concat!(
     "/examples/openclaw/openclaw.agentpol"
 );
 
-/// Runs `prefix... agentpolc build OPENCLAW --target nft,iptables -o DIR` and
-/// returns the nft file, the iptables v4 file and the IR.
+/// A policy the iptables target can build: std::net's `no_internal` (in the
+/// examples) denies host names, which iptables cannot express (AP0708).
+const IPTABLES_POLICY: &str = "version 1\n\nagent a {\n  scope cgroup \"agentpol/a\"\n  resolvers { 192.0.2.53 }\n  net {\n    allow connect tcp port 443\n    deny all { 198.51.100.0/24, \"localhost\", \"*.localhost\" }\n  }\n}\n";
+
+/// Runs `prefix... agentpolc build OPENCLAW --target nft -o DIR/nft-build` and
+/// `... build <IPTABLES_POLICY> --target iptables -o DIR/ipt-build`; returns
+/// the nft file, the iptables v4 file and OpenClaw's IR.
 fn build_firewall_files(prefix: &[&str], dir: &std::path::Path) -> (String, String, Policy) {
-    let out = dir.to_string_lossy().into_owned();
-    let mut cmd = match prefix.split_first() {
-        Some((p, rest)) => {
-            let mut c = std::process::Command::new(p);
-            c.args(rest).arg(BIN);
-            c
-        }
-        None => std::process::Command::new(BIN),
+    // One path for every build: the file name is in the generated header.
+    let src = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ipt-purity.agentpol");
+    std::fs::write(&src, IPTABLES_POLICY).unwrap();
+    let build = |input: &str, target: &str, out: &std::path::Path| {
+        let mut cmd = match prefix.split_first() {
+            Some((p, rest)) => {
+                let mut c = std::process::Command::new(p);
+                c.args(rest).arg(BIN);
+                c
+            }
+            None => std::process::Command::new(BIN),
+        };
+        let o = cmd
+            .args(["build", input, "--target", target, "-o"])
+            .arg(out)
+            .output()
+            .expect("run agentpolc build");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
     };
-    let o = cmd
-        .args(["build", OPENCLAW, "--target", "nft,iptables", "-o", &out])
-        .output()
-        .expect("run agentpolc build");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let read =
-        |p: &str| std::fs::read_to_string(dir.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
-    let ir: Policy = serde_json::from_str(&read("ir/policy.json")).expect("IR");
+    let (nft_dir, ipt_dir) = (dir.join("nft-build"), dir.join("ipt-build"));
+    build(OPENCLAW, "nft", &nft_dir);
+    build(&src.to_string_lossy(), "iptables", &ipt_dir);
+    let read = |p: std::path::PathBuf| {
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let ir: Policy = serde_json::from_str(&read(nft_dir.join("ir/policy.json"))).expect("IR");
     (
-        read("nft/agentpol.nft"),
-        read("iptables/agentpol.v4.rules"),
+        read(nft_dir.join("nft/agentpol.nft")),
+        read(ipt_dir.join("iptables/agentpol.v4.rules")),
         ir,
     )
 }
 
-/// Issue 9.2: `build` read /proc/self/mountinfo, so its nft file said
-/// `unified/agentpol/...` on a hybrid host and `agentpol/...` elsewhere. Build
-/// output is a function of the source and flags only.
 #[test]
 fn build_output_does_not_depend_on_the_build_host() {
     let tmp = TempDir::new("pure");
@@ -532,7 +559,11 @@ fn build_output_does_not_depend_on_the_build_host() {
         .expect("nft artifact");
     assert_eq!(nft, want_nft);
     assert!(!nft.contains("\"unified/"), "{nft}");
-    let want = emit_iptables(&ir, &Options::default());
+    let ipt_ir: Policy = serde_json::from_str(
+        &std::fs::read_to_string(tmp.0.join("ipt-build/ir/policy.json")).unwrap(),
+    )
+    .unwrap();
+    let want = emit_iptables(&ipt_ir, &Options::default());
     let want_ipt = want
         .artifacts
         .iter()
@@ -570,4 +601,117 @@ fn build_output_is_the_same_without_a_cgroup2_mount() {
     );
     assert_eq!(nft_a, nft_b);
     assert_eq!(ipt_a, ipt_b);
+}
+
+/// Issue 11.2: a deny naming a host is a load-time set. The built file (no
+/// resolutions) refuses to load until the set is filled; filled by hand with
+/// `nft -D`, it loads the same sets as `apply`'s emission with the name
+/// resolved, and decides as the reference evaluator on that resolution.
+#[test]
+fn unfilled_deny_set_refuses_to_load() {
+    if !privileged("unfilled_deny_set_refuses_to_load") {
+        return;
+    }
+    let mount = cgroup_mount();
+    let base = tag("fill");
+    let tmp = TempDir::new("fill");
+    let ns = Netns::new(&tag("fill"));
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &base);
+    let mut f = Fixture::new("agent a {}");
+    let rules = vec![
+        net(
+            &f,
+            "a",
+            "no-blocked",
+            Effect::Deny,
+            Action::Connect,
+            Proto::Tcp,
+            &["blocked.example", "192.0.2.9"],
+            &[],
+            "agent a",
+        ),
+        net(
+            &f,
+            "a",
+            "https",
+            Effect::Allow,
+            Action::Connect,
+            Proto::Tcp,
+            &[],
+            &[(443, 443)],
+            "agent a",
+        ),
+    ];
+    f.agent("a", cgroup(&base), "agent a").rules = rules;
+    let built_opts = Options {
+        cgroup_root: mount.nft_root.clone(),
+        ..Options::default()
+    };
+    let built = emit_nft(&f.policy, &built_opts);
+    assert!(!built.diagnostics.iter().any(|d| d.is_error()));
+    let script = String::from_utf8(built.artifacts[0].contents.clone()).unwrap();
+    // No rule matches only the protocol: the deny is not widened to all TCP.
+    assert!(
+        !script
+            .lines()
+            .any(|l| l.trim().starts_with("meta l4proto tcp counter reject")),
+        "{script}"
+    );
+    let file = tmp.write("built.nft", &script);
+    let check = ns.cmd("nft", &["-c", "-f", &file]).output().unwrap();
+    assert!(!check.status.success(), "an unfilled deny set loaded");
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        err.contains("unknown identifier 'agentpol_fill_a_r0_v4'"),
+        "{err}"
+    );
+
+    // Filled by hand: the same sets as apply's emission with the resolution.
+    let load = ns
+        .cmd(
+            "nft",
+            &[
+                "-D",
+                "agentpol_fill_a_r0_v4={ 198.51.100.7 }",
+                "-D",
+                "agentpol_fill_a_r0_v6={ 2001:db8::7 }",
+                "-f",
+                &file,
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        load.status.success(),
+        "{}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+    let mut applied_opts = built_opts.clone();
+    applied_opts.resolutions.insert(
+        "blocked.example".into(),
+        Resolution {
+            addrs: vec![
+                "198.51.100.7".parse().unwrap(),
+                "2001:db8::7".parse().unwrap(),
+            ],
+            resolver: "192.0.2.53".into(),
+            ttl_secs: 60,
+            at: None,
+        },
+    );
+    let applied = String::from_utf8(
+        emit_nft(&f.policy, &applied_opts).artifacts[0]
+            .contents
+            .clone(),
+    )
+    .unwrap();
+    assert!(!applied.contains("$agentpol_fill"), "{applied}");
+    let rs = Ruleset::from_json(&nft_list_json(&ns), &mount.nft_root).unwrap();
+    let diff = Layout::of_script(&applied).unwrap().diff(&Layout::of(&rs));
+    assert!(diff.is_empty(), "{diff:#?}");
+    // And the loaded table decides as the evaluator on the resolved policy.
+    let n = validate_policy(&ns, &tmp, &f.policy, &applied_opts, "resolved deny");
+    assert!(n > 100, "{n} probes");
+    drop(cgroups);
 }

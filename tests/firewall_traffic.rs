@@ -285,8 +285,12 @@ fn real_traffic(target: Target) {
             "agent",
         ),
     ];
-    f.agent(ag, cgroup(&format!("{base}/agent")), "agent agent")
-        .rules = rules;
+    {
+        let a = f.agent(ag, cgroup(&format!("{base}/agent")), "agent agent");
+        a.rules = rules;
+        // Naming a resolver allows DNS to it, TCP and UDP (and refuses DNS elsewhere).
+        a.resolvers = vec!["192.0.2.2".parse().unwrap()];
+    }
     let batch = vec![net(
         &f,
         "batch",
@@ -332,7 +336,7 @@ fn real_traffic(target: Target) {
     let mut specs = Vec::new();
     // Bound per address: a UDP reply from a wildcard socket would come from
     // the primary address, which a connected client socket ignores.
-    for port in ["80", "443", "8080", "5000", "5001"] {
+    for port in ["53", "80", "443", "8080", "5000", "5001"] {
         for (fam, addr) in [
             ("4", "192.0.2.2"),
             ("4", "198.51.100.2"),
@@ -393,6 +397,14 @@ fn real_traffic(target: Target) {
         (case(Udp, "sendto", "192.0.2.2", 5001, false), false),
         (case(Udp, "connect", "198.51.100.2", 5000, false), false),
         (case(Udp, "sendto", "2001:db8::2", 8080, false), false),
+        // DNS: to the named resolver, UDP (both ways of sending) and TCP;
+        // not to another address, and not over IPv6 to the same peer.
+        (case(Udp, "sendto", "192.0.2.2", 53, true), false),
+        (case(Udp, "connect", "192.0.2.2", 53, true), false),
+        (case(Tcp, "connect", "192.0.2.2", 53, true), false),
+        (case(Udp, "sendto", "198.51.100.2", 53, false), false),
+        (case(Tcp, "connect", "198.51.100.2", 53, false), false),
+        (case(Udp, "sendto", "2001:db8::2", 53, false), false),
     ];
     let mut failures = Vec::new();
     let mut errors = std::collections::BTreeMap::<String, usize>::new();
@@ -520,7 +532,11 @@ fn real_traffic(target: Target) {
             .any(|l| l.contains(needle) && !l.contains("packets 0 ") && !l.starts_with("[0:0]"))
     };
     assert!(
-        hit("agent/net/web") && hit("agent/net/no-net2") && hit("batch/net/web"),
+        hit("agent/net/web")
+            && hit("agent/net/no-net2")
+            && hit("batch/net/web")
+            && hit("agent/net/dns-resolvers.1")
+            && hit("agent/net/dns-resolvers.2"),
         "{counters}"
     );
 }

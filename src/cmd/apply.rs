@@ -5,7 +5,9 @@
 //! (2) find the cgroup2 mount on this host; (3) resolve the policy's domains
 //! (the resolver and TTL go into the ruleset's comments and the report: DNS
 //! changes need a re-apply); (4) emit the script from the IR (the pure
-//! `agentpol_firewall`) and refuse a lossy ruleset unless `--accept-loss`;
+//! `agentpol_firewall`) with the addresses in the domains' load-time sets,
+//! refuse when a deny's name did not resolve (AP0717: its set cannot be
+//! filled), and refuse a lossy ruleset unless `--accept-loss`;
 //! (5) create the agents' cgroup directories (nft resolves `socket cgroupv2`
 //! paths when it loads); (6) check, load, list back and compare, removing the
 //! table again on a mismatch. `--dry-run` runs (1)–(4) exactly as a real run,
@@ -171,6 +173,21 @@ pub fn run(args: Args) -> u8 {
     };
     let out = agentpol_firewall::emit_nft(&policy, &opts);
     diags.extend(out.diagnostics.iter().cloned());
+    // A deny's load-time set that cannot be filled: refuse (AP0717).
+    let lowered =
+        agentpol_firewall::lower::lower(&policy, &opts, agentpol_firewall::lower::Layer::Nft);
+    for d in lowered.agents.iter().flat_map(|a| &a.domains) {
+        if d.deny && !d.wildcard && d.resolution.is_none() {
+            let span = policy
+                .agents
+                .iter()
+                .flat_map(|a| &a.rules)
+                .find(|r| r.id == d.rule)
+                .map(|r| r.src.span)
+                .unwrap_or_default();
+            diags.push(dns::deny_set_unfilled(&d.name, &d.rule.0, span));
+        }
+    }
     output::print_human(&diags, &sources, Level::Warning);
     if diags.iter().any(Diag::is_error) {
         eprintln!("error: the ruleset has errors; nothing was changed");

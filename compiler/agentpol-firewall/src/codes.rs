@@ -45,10 +45,11 @@ How to fix: write the IPv4 address directly:\n\n    net { allow connect tcp 192.
         "a domain rule has no resolution, so the firewall fails closed for it",
         "A firewall sees addresses, not names. Domain targets (`\"api.github.com\"`) are \
 resolved when the ruleset is applied (`agentpolc apply --target nft` resolves each name \
-through the agent's resolvers and records the resolver and TTL in the ruleset). A \
-ruleset built without a resolution for a name fails closed: an `allow` for the name \
-allows nothing here, and a `deny` is widened to every address (within the rule's \
-protocol and ports). Both are listed in the loss report.\n\n\
+through the agent's resolvers and records the resolver and TTL in the ruleset). The nft \
+target keeps a name without resolution as a load-time set that `apply` fills. A target \
+without such sets (iptables) fails closed for an `allow`: it allows nothing there (in \
+the loss report). A `deny` there would be widened to every address, which is error \
+AP0708.\n\n\
 How to fix: apply the policy with `agentpolc apply --target nft`, which resolves names \
 at load time; re-apply when the names' addresses change. Or name addresses instead:\n\n    \
 net { allow connect tcp 140.82.112.0/20 port 443 }";
@@ -59,8 +60,9 @@ net { allow connect tcp 140.82.112.0/20 port 443 }";
 names resolve to is unknowable when the ruleset is loaded, so no address set expresses \
 it.\n\n\
 What the backend does (fail closed): an `allow` with a wildcard domain allows nothing \
-at this layer; a `deny` is widened to every address within the rule's protocol and \
-ports. Both are listed in the loss report. Another layer that sees names (the tool \
+at this layer (listed in the loss report). A `deny` would be widened to every address, \
+which is error AP0708. `*.localhost` is the exception: RFC 6761 fixes those names to \
+the loopback addresses. Another layer that sees names (the tool \
 gate's URL checks) can enforce the name itself.\n\n\
 How to fix: list the exact names the agent needs,\n\n    \
 net { allow connect tcp { \"api.example.com\", \"cdn.example.com\" } port 443 }\n\n\
@@ -86,4 +88,19 @@ or rely on the kernel backend for `listen`.";
 nftables accepts at most 127 bytes and iptables' LOG target at most 29; both print the \
 prefix verbatim into the kernel log, so it must be printable ASCII without `\"` or `\\`.\n\n\
 How to fix: use a short prefix such as `agentpol drop: `.";
+
+    DENY_WIDENED_TO_ALL = "AP0708", "deny-widened-to-everything",
+        "a deny rule's target cannot be expressed by this firewall target and would deny every address",
+        "A firewall matches addresses. A deny whose target it cannot express is \
+approximated the sound way, by denying more; when the only wider set is *every* \
+address, the built ruleset would refuse all of the rule's protocol and ports, and no \
+longer mean what the policy says. That is an error, not a line in the loss report.\n\n\
+It happens for a wildcard domain (`*.example.com`: the addresses of every name under it \
+are unknowable; `*.localhost` is the exception, it is the loopback addresses by \
+RFC 6761), and, at the iptables target, for any domain: iptables-restore files have no \
+sets that are filled when loaded. (The nft target keeps exact names as sets that \
+`agentpolc apply` fills when it loads the ruleset.)\n\n\
+How to fix: use `--target nft` and `agentpolc apply` for rules with names, list exact \
+names instead of a wildcard, or deny the addresses:\n\n    \
+net { deny all { 169.254.169.254, \"metadata.google.internal\" } }";
 }

@@ -33,15 +33,16 @@
 //!   like any address, so `allow connect tcp 127.0.0.1 port 8080` is needed to
 //!   reach a local service. An agent talking to itself over loopback needs both
 //!   the `connect` and the `listen`.
-//! * **DNS.** When an agent names `resolvers`, DNS (port 53, TCP and UDP) to any
-//!   other address is refused. Naming resolvers does not allow DNS to them: the
-//!   rules do.
+//! * **DNS.** When an agent names `resolvers`, DNS (port 53, TCP and UDP) to
+//!   them is allowed (unless a deny rule says otherwise) and DNS to any other
+//!   address is refused.
 //! * **listen.** Enforced on incoming packets (a denied listener receives
 //!   nothing), not on `bind` itself; uid-scoped agents and the iptables target
 //!   cannot attribute incoming packets and do not filter them (AP0706).
 //! * **Domains** are resolved when the ruleset is applied, from
-//!   [`Options::resolutions`]; see [`lower`] for every approximation and the
-//!   loss report it produces.
+//!   [`Options::resolutions`]. Without a resolution (at `build`), nft rules
+//!   keep them as load-time sets that `apply` fills; see [`lower`] for every
+//!   approximation and the loss report it produces.
 //!
 //! # Loading
 //! nft resolves `socket cgroupv2` paths to cgroup ids **when the ruleset is

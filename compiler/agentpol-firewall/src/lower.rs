@@ -14,8 +14,15 @@
 //! * Skills' net rules and default deny are dropped ([`Approximation::EnforcedElsewhere`]): a
 //!   skill's sockets are its agent's sockets here.
 //! * Domains become the addresses they resolved to (given in
-//!   [`Options::resolutions`]); a name without resolution, and every wildcard,
-//!   fails closed: an allow loses the target, a deny is widened to every address.
+//!   [`Options::resolutions`]). For nft, a name without resolution (every name
+//!   at `build` time) stays in the rule as a **load-time set**: the rule's
+//!   address sets are declared without its addresses and `agentpolc apply`
+//!   fills them in the same transaction; a deny's sets carry an undefined
+//!   `$agentpol_fill_…` variable so that the file cannot be loaded unfilled.
+//!   `localhost` and `*.localhost` are the loopback addresses (RFC 6761).
+//!   Other wildcards cannot be expressed: an allow loses the target (fail
+//!   closed); a deny would be widened to every address, which is an error
+//!   (AP0708), as is a deny of an unresolved name at the iptables target.
 //! * `sendto tcp` rules: TCP has no unconnected send (a `MSG_FASTOPEN` sendto
 //!   is a connect, to the kernel and here). An allow grants nothing; a deny is
 //!   applied to TCP connections (widened).
@@ -23,9 +30,11 @@
 //!   `sendto`, so the firewall lets it through only when both `connect udp` and
 //!   `sendto udp` allow it (see [`crate::validate`]); rules whose meaning shrinks or
 //!   grows by that are reported.
-//! * `resolvers`: when named, DNS (port 53, TCP and UDP) is refused to every
-//!   other address: a synthetic deny rule `<agent>/net/dns-guard.N` is added.
-//!   Allows it narrows are reported. Naming resolvers does not allow DNS to them.
+//! * `resolvers`: when named, DNS (port 53, TCP and UDP) **to the resolvers is
+//!   allowed** (synthetic allow rules `<agent>/net/dns-resolvers.N`, which the
+//!   agent's denies still override) and refused to every other address
+//!   (synthetic deny rules `<agent>/net/dns-guard.N`). Allows the guard
+//!   narrows are reported.
 //! * `listen` where incoming traffic cannot be attributed (uid scope, iptables):
 //!   not enforced; deny rules are reported, and a warning (AP0706) says the
 //!   default deny of `listen` does not hold here.
@@ -85,6 +94,8 @@ pub struct DomainNote {
     pub name: String,
     /// Written as `*.name`.
     pub wildcard: bool,
+    /// The rule is a deny (its set must be filled before loading).
+    pub deny: bool,
     /// The resolution used, if any.
     pub resolution: Option<Resolution>,
 }
@@ -105,6 +116,20 @@ pub struct Lowered {
 
 /// The DNS port.
 pub const DNS_PORT: u16 = 53;
+
+/// The addresses of a name whose answer is fixed by RFC 6761: `localhost`
+/// and every name under it are the loopback addresses (127.0.0.0/8 and ::1),
+/// resolved by no DNS server. `None` for any other name. Applies to
+/// `"localhost"` and `"*.localhost"` alike (`name` is given without `*.`).
+pub fn reserved_name(name: &str) -> Option<Vec<IpNet>> {
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    (n == "localhost" || n.ends_with(".localhost")).then(|| {
+        vec![
+            IpNet::V4(Ipv4Net::new(std::net::Ipv4Addr::new(127, 0, 0, 0), 8).expect("prefix")),
+            IpNet::V6(Ipv6Net::from(std::net::Ipv6Addr::LOCALHOST)),
+        ]
+    })
+}
 
 /// Lowers `policy` for `layer`.
 pub fn lower(policy: &Policy, opts: &Options, layer: Layer) -> Lowered {
@@ -354,6 +379,29 @@ impl Cx<'_> {
                             None => out.push(Host::Cidr(*n)),
                         },
                         Host::Domain(d) => {
+                            let shown = if d.wildcard {
+                                format!("*.{}", d.name)
+                            } else {
+                                d.name.clone()
+                            };
+                            if let Some(nets) = reserved_name(&d.name) {
+                                // RFC 6761: localhost names are the loopback addresses.
+                                out.extend(nets.into_iter().map(Host::Cidr));
+                                self.lose(
+                                    rule,
+                                    if allow {
+                                        Approximation::EnforcedElsewhere
+                                    } else {
+                                        Approximation::DenyWidened
+                                    },
+                                    format!(
+                                        "{shown} is a reserved loopback name (RFC 6761): the firewall \
+                                         matches it as 127.0.0.0/8 and ::1, for every name and address there"
+                                    ),
+                                    allow.then_some("tool"),
+                                );
+                                continue;
+                            }
                             let res = if d.wildcard {
                                 None
                             } else {
@@ -363,13 +411,9 @@ impl Cx<'_> {
                                 rule: rule.id.clone(),
                                 name: d.name.clone(),
                                 wildcard: d.wildcard,
+                                deny: !allow,
                                 resolution: res.cloned(),
                             });
-                            let shown = if d.wildcard {
-                                format!("*.{}", d.name)
-                            } else {
-                                d.name.clone()
-                            };
                             match (res, allow) {
                                 (Some(res), _) => {
                                     for a in &res.addrs {
@@ -408,6 +452,36 @@ impl Cx<'_> {
                                         by,
                                     );
                                 }
+                                (None, _) if !d.wildcard && self.layer == Layer::Nft => {
+                                    // A load-time set: the domain stays in the
+                                    // rule; the emitter declares the rule's
+                                    // address sets without its addresses, and
+                                    // `apply` fills them when it loads.
+                                    out.push(h.clone());
+                                    let (approx, by, what) = if allow {
+                                        (
+                                            Approximation::EnforcedElsewhere,
+                                            Some("tool"),
+                                            "allows the addresses it resolves to when applied, for any name that shares them; \
+                                             until then (a file loaded without `apply`) this allow grants nothing for it",
+                                        )
+                                    } else {
+                                        (
+                                            Approximation::DenyWidened,
+                                            None,
+                                            "denies the addresses it resolves to when applied, for every name; \
+                                             the file cannot be loaded until they are filled in",
+                                        )
+                                    };
+                                    self.lose(
+                                        rule,
+                                        approx,
+                                        format!(
+                                            "domain {shown} is a load-time set: the firewall {what}; DNS changes need a re-apply"
+                                        ),
+                                        by,
+                                    );
+                                }
                                 (None, true) => {
                                     self.domain_warning(rule, d.wildcard, &shown, true);
                                     self.lose(
@@ -416,23 +490,13 @@ impl Cx<'_> {
                                         if d.wildcard {
                                             format!("wildcard domain {shown} cannot be expressed at L3: this allow grants nothing for it here (fail closed)")
                                         } else {
-                                            format!("domain {shown} has no resolution (it is resolved by `apply`): this allow grants nothing for it here (fail closed)")
+                                            format!("domain {shown} has no resolution and the {} target has no load-time sets: this allow grants nothing for it here (fail closed)", self.layer.target())
                                         },
                                         None,
                                     );
                                 }
                                 (None, false) => {
-                                    self.domain_warning(rule, d.wildcard, &shown, false);
-                                    self.lose(
-                                        rule,
-                                        Approximation::DenyWidened,
-                                        if d.wildcard {
-                                            format!("wildcard domain {shown} cannot be expressed at L3: this deny is widened to every address (fail closed)")
-                                        } else {
-                                            format!("domain {shown} has no resolution (it is resolved by `apply`): this deny is widened to every address (fail closed)")
-                                        },
-                                        None,
-                                    );
+                                    self.deny_widened_error(rule, d.wildcard, &shown);
                                     widen = true;
                                 }
                             }
@@ -461,6 +525,43 @@ impl Cx<'_> {
             ports,
         };
         Some(r)
+    }
+
+    /// A deny whose target this layer cannot express would be widened to
+    /// every address: that is no longer the source's meaning, so it is an error.
+    fn deny_widened_error(&mut self, rule: &Rule, wildcard: bool, shown: &str) {
+        let why = if wildcard {
+            format!("the wildcard domain {shown} has no address set a firewall can know")
+        } else {
+            format!(
+                "the domain {shown} has no resolution, and the {} target cannot fill a set when it is loaded",
+                self.layer.target()
+            )
+        };
+        self.diags.push(
+            Diag::error(
+                &codes::DENY_WIDENED_TO_ALL,
+                rule.src.span,
+                format!(
+                    "rule {} would deny every address at the {} target: {why}",
+                    rule.id,
+                    self.layer.target()
+                ),
+            )
+            .label("in this rule")
+            .help(if wildcard {
+                "list the exact names (each becomes a set filled when the ruleset is applied), or leave the name to the tool gate and deny its addresses"
+            } else {
+                "use `--target nft` (its sets are filled by `agentpolc apply`), or name the addresses in the rule"
+            })
+            .note("fail closed would widen this deny to every address within its protocol and ports, which is not what the policy says"),
+        );
+        self.lose(
+            rule,
+            Approximation::DenyWidened,
+            format!("{why}: this deny would be widened to every address (error AP0708)"),
+            None,
+        );
     }
 
     fn domain_warning(&mut self, rule: &Rule, wildcard: bool, shown: &str, allow: bool) {
@@ -554,8 +655,8 @@ impl Cx<'_> {
         }
     }
 
-    /// Adds the deny rules that keep DNS to the named resolvers, and reports the
-    /// allows they narrow.
+    /// Adds the allow rules for DNS to the named resolvers and the deny rules
+    /// that keep DNS to them, and reports the allows the denies narrow.
     fn dns_guard(&mut self, agent: &Agent, resolvers: &BTreeSet<IpAddr>, rules: &mut Vec<Rule>) {
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
@@ -605,6 +706,29 @@ impl Cx<'_> {
                 ),
                 None,
             );
+        }
+        // Naming resolvers allows DNS to them (TCP and UDP, port 53): the
+        // agent must be able to use the resolvers it names. Denies still win.
+        let resolver_hosts: Vec<Host> = resolvers
+            .iter()
+            .map(|a| Host::Cidr(IpNet::from(*a)))
+            .collect();
+        for (n, action) in [Action::Connect, Action::Sendto].into_iter().enumerate() {
+            rules.push(Rule {
+                id: RuleId(format!("{}/net/dns-resolvers.{}", agent.name, n + 1)),
+                effect: Effect::Allow,
+                action,
+                matcher: Matcher::Net {
+                    proto: Proto::Any,
+                    hosts: Some(resolver_hosts.clone()),
+                    ports: Some(vec![PortRange {
+                        lo: DNS_PORT,
+                        hi: DNS_PORT,
+                    }]),
+                },
+                src: agent.src,
+                origin: Origin::default(),
+            });
         }
         for (n, action) in [Action::Connect, Action::Sendto].into_iter().enumerate() {
             rules.push(Rule {

@@ -90,6 +90,13 @@ pub fn set_name(agent: &AgentPlan, idx: usize, what: &str) -> String {
     format!("{}_r{idx}_{what}", agent.ident)
 }
 
+/// The variable a deny's load-time set holds in a built file: undefined, so
+/// `nft -f` refuses the file until the set is filled (by `agentpolc apply`,
+/// which emits the addresses instead, or by `nft -D NAME='{ … }'`).
+pub fn fill_var(set: &str) -> String {
+    format!("agentpol_fill_{set}")
+}
+
 /// Name of one of the agent's chains.
 pub fn chain_name(agent: &AgentPlan, suffix: &str) -> String {
     format!("{}_{suffix}", agent.ident)
@@ -150,7 +157,7 @@ pub fn render(lowered: &Lowered, plans: &[AgentPlan], opts: &Options) -> String 
             let r: Vec<String> = info.resolvers.iter().map(ToString::to_string).collect();
             let _ = writeln!(
                 s,
-                "#   DNS (port 53) only to the resolvers {}",
+                "#   DNS (port 53, TCP and UDP) allowed to the resolvers {} and refused to any other address",
                 r.join(", ")
             );
         }
@@ -179,12 +186,37 @@ pub fn render(lowered: &Lowered, plans: &[AgentPlan], opts: &Options) -> String 
                         res.at.as_deref().map(|a| format!(", resolved {}", plan::comment_text(a))).unwrap_or_default()
                     );
                 }
-                None => {
+                None if d.wildcard => {
                     let _ = writeln!(
                         s,
-                        "#   domain {} (rule {}): not resolved here, fail closed (see the loss report)",
+                        "#   domain {} (rule {}): cannot be expressed here, fail closed (see the loss report)",
                         plan::comment_text(&name),
                         plan::comment_text(&d.rule.0)
+                    );
+                }
+                None => {
+                    let sets = agent
+                        .rules
+                        .iter()
+                        .position(|r| r.id == d.rule)
+                        .map(|idx| {
+                            format!(
+                                "sets {} and {}",
+                                set_name(agent, idx, "v4"),
+                                set_name(agent, idx, "v6")
+                            )
+                        })
+                        .unwrap_or_else(|| "no set (the rule matches nothing)".into());
+                    let _ = writeln!(
+                        s,
+                        "#   domain {} (rule {}): load-time {sets}, filled with its addresses by `agentpolc apply`{}",
+                        plan::comment_text(&name),
+                        plan::comment_text(&d.rule.0),
+                        if d.deny {
+                            "; a deny: this file does not load until $agentpol_fill_<set> is defined"
+                        } else {
+                            "; until then this allow grants nothing for it"
+                        }
                     );
                 }
             }
@@ -205,23 +237,31 @@ pub fn render(lowered: &Lowered, plans: &[AgentPlan], opts: &Options) -> String 
                 continue;
             }
             let comment = plan::comment_text(&r.id.0);
-            if let Some(v4) = r.v4.as_ref().filter(|v| !v.is_empty()) {
-                write_set(
-                    &mut s,
-                    &set_name(agent, idx, "v4"),
-                    "ipv4_addr",
-                    &comment,
-                    &elements(v4, Elem::V4),
-                );
-            }
-            if let Some(v6) = r.v6.as_ref().filter(|v| !v.is_empty()) {
-                write_set(
-                    &mut s,
-                    &set_name(agent, idx, "v6"),
-                    "ipv6_addr",
-                    &comment,
-                    &elements(v6, Elem::V6),
-                );
+            let load_time = !r.domains.is_empty();
+            let deny = agent.chains.iter().any(|(_, es)| {
+                es.iter()
+                    .any(|e| e.rule == idx && e.verdict == EntryVerdict::Deny)
+            });
+            for (what, ty, set, kind) in [
+                ("v4", "ipv4_addr", &r.v4, Elem::V4),
+                ("v6", "ipv6_addr", &r.v6, Elem::V6),
+            ] {
+                let Some(set) = set.as_ref().filter(|v| !v.is_empty() || load_time) else {
+                    continue;
+                };
+                let name = set_name(agent, idx, what);
+                let mut elems = elements(set, kind);
+                if load_time && deny {
+                    elems.push(format!("${}", fill_var(&name)));
+                }
+                if load_time {
+                    let _ = writeln!(
+                        s,
+                        "\t# load-time set: `agentpolc apply` adds the addresses of {}",
+                        plan::comment_text(&r.domains.join(", "))
+                    );
+                }
+                write_set(&mut s, &name, ty, &comment, &elems);
             }
             if let Some(p) = r.ports.as_ref().filter(|v| !v.is_empty()) {
                 write_set(
@@ -386,10 +426,11 @@ fn rule_matches(agent: &AgentPlan, idx: usize, r: &RuleSets, proto: &str) -> Vec
         (None, None) => vec![ports],
         (v4, v6) => {
             let mut out = Vec::new();
-            if v4.as_ref().is_some_and(|v| !v.is_empty()) {
+            let load_time = !r.domains.is_empty();
+            if v4.as_ref().is_some_and(|v| !v.is_empty() || load_time) {
                 out.push(format!("ip daddr @{} {ports}", set_name(agent, idx, "v4")));
             }
-            if v6.as_ref().is_some_and(|v| !v.is_empty()) {
+            if v6.as_ref().is_some_and(|v| !v.is_empty() || load_time) {
                 out.push(format!("ip6 daddr @{} {ports}", set_name(agent, idx, "v6")));
             }
             out
@@ -438,6 +479,11 @@ fn write_set(s: &mut String, name: &str, ty: &str, comment: &str, elems: &[Strin
         s,
         "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval\n\t\tcomment \"{comment}\""
     );
+    if elems.is_empty() {
+        // nft has no syntax for an empty element list: leave it out.
+        let _ = writeln!(s, "\t}}\n");
+        return;
+    }
     // Long sets are wrapped so the file stays readable and diffable.
     let _ = write!(s, "\t\telements = {{ ");
     for (i, e) in elems.iter().enumerate() {

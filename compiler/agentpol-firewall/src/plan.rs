@@ -43,11 +43,18 @@ pub struct RuleSets {
     pub v6: Option<IntervalSet>,
     /// Ports (`None`: any port).
     pub ports: Option<IntervalSet>,
+    /// Exact domains whose addresses are added to `v4`/`v6` when the ruleset
+    /// is loaded (load-time sets; see [`crate::lower`]).
+    pub domains: Vec<String>,
 }
 
 impl RuleSets {
-    /// True if the rule matches no address at all.
+    /// True if the rule matches no address at all (even once its load-time
+    /// sets are filled).
     pub fn matches_nothing(&self) -> bool {
+        if !self.domains.is_empty() {
+            return self.ports.as_ref().is_some_and(IntervalSet::is_empty);
+        }
         let no4 = self.v4.as_ref().is_some_and(IntervalSet::is_empty);
         let no6 = self.v6.as_ref().is_some_and(IntervalSet::is_empty);
         (no4 && no6) || self.ports.as_ref().is_some_and(IntervalSet::is_empty)
@@ -282,18 +289,25 @@ fn rule_sets(
     hosts: Option<&[Host]>,
     ports: Option<&[agentpol_core::ir::PortRange]>,
 ) -> RuleSets {
+    let mut domains = Vec::new();
     let (v4, v6) = match hosts {
         None => (None, None),
         Some(list) => {
             let mut v4 = Vec::new();
             let mut v6 = Vec::new();
             for h in list {
-                // Domains were replaced by the lowering; one left here matches nothing.
-                if let Host::Cidr(n) = h {
-                    match unmap_v4(n).map(IpNet::V4).unwrap_or(*n) {
+                match h {
+                    Host::Cidr(n) => match unmap_v4(n).map(IpNet::V4).unwrap_or(*n) {
                         IpNet::V4(n) => v4.push(v4_range(&n)),
                         IpNet::V6(n) => v6.push(v6_range(&n)),
+                    },
+                    // Left by the lowering as a load-time set (wildcards never are).
+                    Host::Domain(d) if !d.wildcard => {
+                        if !domains.contains(&d.name) {
+                            domains.push(d.name.clone());
+                        }
                     }
+                    Host::Domain(_) => {}
                 }
             }
             (
@@ -314,6 +328,7 @@ fn rule_sets(
         v4,
         v6,
         ports,
+        domains,
     }
 }
 

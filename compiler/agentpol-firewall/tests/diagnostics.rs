@@ -138,13 +138,41 @@ fn ap0704_unresolved_domain() {
     f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
     check(
         "AP0704",
-        &first(&emit_nft(&f.policy, &opts()).diagnostics, "AP0704"),
+        &first(&emit_iptables(&f.policy, &opts()).diagnostics, "AP0704"),
+        &f.sources(),
+    );
+    // nft keeps the name as a load-time set: no warning.
+    assert!(emit_nft(&f.policy, &opts())
+        .diagnostics
+        .iter()
+        .all(|d| d.code.code != "AP0704"));
+}
+
+#[test]
+fn ap0705_wildcard_domain() {
+    let text = "agent a {\n  net { allow connect tcp \"*.cdn.example\" port 443 }\n}\n";
+    let mut f = Fixture::new(text);
+    let r = net(
+        &f,
+        "a",
+        "w",
+        Allow,
+        Connect,
+        Tcp,
+        &["*.cdn.example"],
+        &[(443, 443)],
+        "allow connect",
+    );
+    f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
+    check(
+        "AP0705",
+        &first(&emit_nft(&f.policy, &opts()).diagnostics, "AP0705"),
         &f.sources(),
     );
 }
 
 #[test]
-fn ap0705_wildcard_domain() {
+fn ap0708_deny_widened_to_all() {
     let text = "agent a {\n  net { deny connect tcp \"*.evil.example\" }\n}\n";
     let mut f = Fixture::new(text);
     let r = net(
@@ -159,11 +187,48 @@ fn ap0705_wildcard_domain() {
         "deny connect",
     );
     f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
-    check(
-        "AP0705",
-        &first(&emit_nft(&f.policy, &opts()).diagnostics, "AP0705"),
-        &f.sources(),
+    let d = first(&emit_nft(&f.policy, &opts()).diagnostics, "AP0708");
+    assert!(d.is_error());
+    check("AP0708", &d, &f.sources());
+    // An exact name: nft keeps a load-time set, iptables cannot.
+    let text = "agent a {\n  net { deny connect tcp \"evil.example\" }\n}\n";
+    let mut f = Fixture::new(text);
+    let r = net(
+        &f,
+        "a",
+        "e",
+        Deny,
+        Connect,
+        Tcp,
+        &["evil.example"],
+        &[],
+        "deny connect",
     );
+    f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
+    assert!(!emit_nft(&f.policy, &opts())
+        .diagnostics
+        .iter()
+        .any(Diag::is_error));
+    assert!(first(&emit_iptables(&f.policy, &opts()).diagnostics, "AP0708").is_error());
+    // localhost names are the loopback addresses (RFC 6761): no error.
+    let text = "agent a {\n  net { deny connect tcp \"*.localhost\" }\n}\n";
+    let mut f = Fixture::new(text);
+    let r = net(
+        &f,
+        "a",
+        "l",
+        Deny,
+        Connect,
+        Tcp,
+        &["*.localhost"],
+        &[],
+        "deny connect",
+    );
+    f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
+    assert!(emit_iptables(&f.policy, &opts())
+        .diagnostics
+        .iter()
+        .all(|d| d.code.code != "AP0708"));
 }
 
 #[test]
@@ -218,7 +283,7 @@ fn ap0707_bad_log_prefix() {
 #[test]
 fn every_code_has_a_test_and_an_explanation() {
     let tested: BTreeSet<&str> = [
-        "AP0701", "AP0702", "AP0703", "AP0704", "AP0705", "AP0706", "AP0707",
+        "AP0701", "AP0702", "AP0703", "AP0704", "AP0705", "AP0706", "AP0707", "AP0708",
     ]
     .into_iter()
     .collect();

@@ -56,9 +56,9 @@ How to fix: make sure no other tool manages `table inet agentpol`, then apply ag
     RESOLVE_FAILED = "AP0715", "domain-resolution-failed",
         "a domain in the policy could not be resolved when applying",
         "Domain targets are resolved when the ruleset is applied. A name that did not \
-resolve (no answer, timeout, no resolver reachable) is treated as resolving to no \
-address: an `allow` for it allows nothing and a `deny` is widened to every address \
-within the rule's protocol and ports (fail closed). The loss report says so.\n\n\
+resolve (no answer, timeout, no resolver reachable) leaves its load-time set without \
+its addresses: an `allow` for it allows nothing (fail closed, in the loss report), and \
+a `deny` for it cannot be enforced, so `apply` refuses to load (AP0717).\n\n\
 How to fix: check the agent's `resolvers` and the name, then apply again. DNS \
 changes always need a re-apply.";
 
@@ -72,4 +72,16 @@ agent without its firewall is the caller's decision, not agentpolc's.\n\n\
 How to fix: run apply as root, for example\n\n    \
 sudo agentpolc apply --target nft --policy build/\n\n\
 or grant CAP_NET_ADMIN and write access to the agents' cgroup directories.";
+
+    DENY_SET_UNFILLED = "AP0717", "deny-set-unfilled",
+        "a deny rule's domain could not be resolved, so its load-time set cannot be filled",
+        "The nft ruleset keeps each domain of a rule as a load-time set that `agentpolc \
+apply` fills with the addresses the name resolves to, in the same transaction that \
+loads the table. For a `deny`, an unfilled set would deny nothing (not what the policy \
+says), and widening it to every address would deny far more; so `apply` refuses to load \
+and changes nothing. A name that resolves to no address (NXDOMAIN, no records) is \
+filled with nothing, which is exact: there is no address to deny. Only a failed \
+resolution (timeout, SERVFAIL, no resolver) refuses.\n\n\
+How to fix: make the agent's resolvers (or the host's) reachable and apply again, or \
+deny the name's addresses instead of the name.";
 }

@@ -282,7 +282,19 @@ pub fn resolve_failed(name: &str, why: &str) -> Diag {
         format!("cannot resolve {name}: {why}"),
     )
     .help("check the agent's resolvers and the name, then apply again")
-    .note("fail closed: an allow for this name allows nothing, a deny is widened to every address")
+    .note("an allow for this name allows nothing (fail closed); a deny for it cannot be filled and apply refuses to load (AP0717)")
+}
+
+/// A deny rule's domain has no resolution: its load-time set cannot be filled.
+pub fn deny_set_unfilled(name: &str, rule: &str, span: Span) -> Diag {
+    Diag::error(
+        &codes::DENY_SET_UNFILLED,
+        span,
+        format!("the deny rule {rule} names {name}, which could not be resolved: its set cannot be filled"),
+    )
+    .label("this rule")
+    .help("make the resolver reachable and apply again, or deny the name's addresses")
+    .note("nothing was loaded: an unfilled deny would deny nothing, and one widened to every address is not the policy")
 }
 
 /// Resolves every exact domain of the agents' net rules through the first
@@ -323,7 +335,8 @@ pub fn wanted_names(policy: &Policy, system: Option<IpAddr>) -> BTreeMap<String,
             {
                 for h in hosts {
                     if let Host::Domain(d) = h {
-                        if !d.wildcard {
+                        if !d.wildcard && agentpol_firewall::lower::reserved_name(&d.name).is_none()
+                        {
                             wanted
                                 .entry(d.name.clone())
                                 .or_insert_with(|| agent.resolvers.first().copied().or(system));

@@ -71,12 +71,25 @@ fn ap0716_not_privileged() {
     );
 }
 
+#[test]
+fn ap0717_deny_set_unfilled() {
+    check(
+        "AP0717",
+        &dns::deny_set_unfilled(
+            "metadata.google.internal",
+            "assistant/net/56de62b437c6.0",
+            agentpol_core::span::Span::default(),
+        ),
+        &SourceMap::new(),
+    );
+}
+
 /// Tests may run in any order, so this checks the registry against the test
 /// functions in this file rather than against what ran.
 #[test]
 fn every_code_has_a_test_and_an_explanation() {
     let tested: BTreeSet<&str> = [
-        "AP0710", "AP0711", "AP0712", "AP0713", "AP0714", "AP0715", "AP0716",
+        "AP0710", "AP0711", "AP0712", "AP0713", "AP0714", "AP0715", "AP0716", "AP0717",
     ]
     .into_iter()
     .collect();
