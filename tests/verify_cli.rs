@@ -231,3 +231,72 @@ fn explain_knows_the_verifier_codes() {
     assert_eq!(o.status.code(), Some(0));
     assert!(text(&o).0.contains("overridden-rule"));
 }
+
+/// Issue 10.8: a file tool allowed on `~/.ssh` while `secrets::deny_all`
+/// denies reading it in fs. `verify` used to be clean on such a policy.
+#[test]
+fn a_tool_reading_what_fs_denies_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let leaky_text = "import std::secrets\n\
+        tool read_file(path: path)\n\
+        agent claw {\n\
+          home \"/home/claw\"\n\
+          include secrets::deny_all\n\
+          fs { allow read \"~/**\" }\n\
+          tool read_file { allow when path in { \"/home/claw/.ssh/**\" } }\n\
+        }\n";
+    let leaky = dir.path().join("leaky.agentpol");
+    std::fs::write(&leaky, leaky_text).unwrap();
+    let o = run(&["verify", leaky.to_str().unwrap()]);
+    let out = text_of(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("AP0514"), "{out}");
+    assert!(out.contains("/home/claw/.ssh"), "{out}");
+    // The std set of credential files closes it.
+    let fixed = dir.path().join("fixed.agentpol");
+    std::fs::write(
+        &fixed,
+        leaky_text.replace("} }\n}", "}\n deny when path in secrets::files }\n}"),
+    )
+    .unwrap();
+    let o = run(&["verify", fixed.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    // The OpenClaw example with the same rule added: std::openclaw's file
+    // tools deny `secrets::files`, so verify is clean because the call is denied.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("examples/openclaw/openclaw.agentpol")).unwrap();
+    let added = text.replacen(
+        "agent assistant {\n",
+        "agent assistant {\n  tool read_file { allow when path in { \"/home/claw/.ssh/**\" } }\n",
+        1,
+    );
+    assert_ne!(added, text);
+    let ex = dir.path().join("openclaw.agentpol");
+    std::fs::write(&ex, added).unwrap();
+    let o = run(&["verify", ex.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let req = dir.path().join("req.json");
+    std::fs::write(
+        &req,
+        r#"{"agent":"assistant","kind":"tool","tool":"read_file","args":{"path":"/home/claw/.ssh/id_ed25519"},"params":{"std::openclaw::contacts":[]}}"#,
+    )
+    .unwrap();
+    let o = run(&[
+        "authorize",
+        "--policy",
+        ex.to_str().unwrap(),
+        "--request",
+        req.to_str().unwrap(),
+        "--engine",
+        "eval",
+    ]);
+    assert!(text_of(&o).starts_with("deny"), "{}", text_of(&o));
+}
+
+fn text_of(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

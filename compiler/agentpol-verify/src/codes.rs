@@ -118,4 +118,16 @@ grant an agent anything new, but it may break a workflow that relied on the gran
 Example: adding `deny read \"/srv/secret/**\"` next to `allow read \"/srv/**\"` \
 narrows the policy; the diff shows `/srv/secret` as a request that is no longer \
 allowed.";
+    TOOL_FS_MISMATCH = "AP0514", "tool-fs-mismatch",
+        "a tool rule allows a path argument that the fs rules forbid reading",
+        "The tool rule allows a call whose `path`-typed argument names a file that a \
+deny rule of the same agent's or skill's fs rules forbids reading. The tool's \
+server reads the file with its own rights, so the call hands the agent what the fs \
+layer refuses: the tool is a way around the deny. Only explicit deny rules count, \
+as for AP0507. The diagnostic shows the tool call and the refused read. `assert \
+never … fs read` assertions are about fs requests only; this finding is how the \
+verifier covers the tools.\n\n\
+Example:\n\n    fs { deny read \"~/.ssh/**\" }\n    tool read_file { allow when path in { \"~/**\" } }   # AP0514\n\n\
+Fix: narrow the tool rule to paths the fs rules allow, or add a tool deny for the \
+refused paths (`deny when path in { \"~/.ssh/**\" }`).";
 }

@@ -37,6 +37,8 @@ pub enum FindingKind {
     ToolNetMismatch,
     /// An exec rule allows a binary the fs rules forbid reading.
     ExecFsMismatch,
+    /// A tool rule allows a path argument the fs rules forbid reading.
+    ToolFsMismatch,
     /// An assertion fails; `witness` is the counterexample.
     AssertionViolated,
     /// An assertion holds.
@@ -58,6 +60,7 @@ impl FindingKind {
             FindingKind::SkillEscalation => &codes::SKILL_ESCALATION,
             FindingKind::ToolNetMismatch => &codes::TOOL_NET_MISMATCH,
             FindingKind::ExecFsMismatch => &codes::EXEC_FS_MISMATCH,
+            FindingKind::ToolFsMismatch => &codes::TOOL_FS_MISMATCH,
             FindingKind::AssertionViolated => &codes::ASSERTION_VIOLATED,
             FindingKind::AssertionProved => &codes::ASSERTION_PROVED,
             FindingKind::Unknown => &codes::VERIFIER_UNKNOWN,
@@ -76,6 +79,7 @@ impl FindingKind {
             | FindingKind::ExecFsMismatch
             | FindingKind::Unknown => Severity::Warning,
             FindingKind::SkillEscalation
+            | FindingKind::ToolFsMismatch
             | FindingKind::AssertionViolated
             | FindingKind::Internal => Severity::Error,
         }
@@ -127,6 +131,7 @@ impl Finding {
             FindingKind::SkillEscalation => "grants more than the agent",
             FindingKind::ToolNetMismatch => "allows a URL the net rules block",
             FindingKind::ExecFsMismatch => "allows a binary fs forbids reading",
+            FindingKind::ToolFsMismatch => "lets the tool read what fs forbids",
             FindingKind::AssertionViolated => "does not hold",
             FindingKind::AssertionProved => "proved",
             FindingKind::Unknown => "undecided",
@@ -139,6 +144,7 @@ impl Finding {
             FindingKind::SkillEscalation => "the agent's decision comes from here",
             FindingKind::ToolNetMismatch => "blocks the connection",
             FindingKind::ExecFsMismatch => "forbids reading the binary",
+            FindingKind::ToolFsMismatch => "forbids reading the path",
             FindingKind::AssertionViolated => "decides the counterexample",
             _ => "involved",
         };
@@ -160,6 +166,10 @@ impl Finding {
                 "allow the connection in `net`, or narrow the tool rule".into()
             }
             FindingKind::ExecFsMismatch => "allow reading the binary, or drop the exec rule".into(),
+            FindingKind::ToolFsMismatch => {
+                "narrow the tool rule to paths the fs rules allow (or add a tool deny for them)"
+                    .into()
+            }
             FindingKind::AssertionViolated => {
                 "add the deny the assertion expects, or correct the assertion".into()
             }

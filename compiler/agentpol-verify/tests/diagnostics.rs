@@ -422,6 +422,101 @@ fn ap0507_exec_fs_mismatch() {
     insta::assert_snapshot!("AP0507", render(EXEC, fs[0]));
 }
 
+const TOOLFS: &str = r#"tool read_file(path: path)
+agent e {
+  fs { allow read "/home/e/**"  deny read "/home/e/.ssh/**" }
+  tool read_file { allow when path in { "/home/e/**" } }
+}
+"#;
+
+/// A file-reading tool allowed on `tool_glob`, next to fs rules that deny
+/// reading `/home/e/.ssh/**`.
+fn toolfs_policy(tool_glob: &str) -> Policy {
+    let t = TOOLFS;
+    let a = agent(
+        "e",
+        vec![
+            r(
+                t,
+                r#"allow read "/home/e/**""#,
+                "e/fs/1",
+                Effect::Allow,
+                Action::Read,
+                fs_m(&["/home/e/**"]),
+            ),
+            r(
+                t,
+                r#"deny read "/home/e/.ssh/**""#,
+                "e/fs/2",
+                Effect::Deny,
+                Action::Read,
+                fs_m(&["/home/e/.ssh/**"]),
+            ),
+            r(
+                t,
+                r#"allow when path in { "/home/e/**" }"#,
+                "e/tool/read_file",
+                Effect::Allow,
+                Action::Call,
+                Matcher::Tool {
+                    tool: Some("read_file".into()),
+                    conditions: vec![Atom {
+                        negated: false,
+                        test: Test::PathIn {
+                            lhs: Operand {
+                                arg: "path".into(),
+                                field: None,
+                            },
+                            globs: vec![glob(tool_glob)],
+                        },
+                    }],
+                },
+            ),
+        ],
+        vec![],
+    );
+    let mut p = policy(
+        vec![a],
+        vec![tool("read_file", &[("path", ArgType::Path)])],
+        vec![],
+    );
+    p.tools[0].src = at(t, "tool read_file(path: path)", 0);
+    p
+}
+
+#[test]
+fn ap0514_tool_fs_mismatch() {
+    let rep = verify(&toolfs_policy("/home/e/**"), &info());
+    let fs = only(&rep.findings, FindingKind::ToolFsMismatch);
+    assert_eq!(fs.len(), 1, "{:#?}", rep.findings);
+    assert_eq!(fs[0].severity, Severity::Error);
+    assert_eq!(
+        fs[0]
+            .related
+            .iter()
+            .map(|r| r.id.0.as_str())
+            .collect::<Vec<_>>(),
+        ["e/fs/2"]
+    );
+    // The witness reads under ~/.ssh through the tool, and the same path is
+    // a denied fs read.
+    let path = match &fs[0].witness.as_ref().map(|w| w.resource.clone()) {
+        Some(agentpol_core::request::Resource::Tool { args, .. }) => {
+            args["path"].as_str().unwrap_or("").to_string()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(path.starts_with("/home/e/.ssh"), "{path}");
+    insta::assert_snapshot!("AP0514", render(TOOLFS, fs[0]));
+    // Narrowed to paths the fs rules allow: nothing to report.
+    let ok = verify(&toolfs_policy("/home/e/docs/**"), &info());
+    assert!(
+        only(&ok.findings, FindingKind::ToolFsMismatch).is_empty(),
+        "{:#?}",
+        ok.findings
+    );
+}
+
 const ASSERT: &str = r#"agent d { fs { allow read "/home/d/**" } }
 assert never d fs read "/home/d/.ssh/**"
 assert never d fs read "/etc/**"

@@ -1,8 +1,9 @@
 //! Cross-layer checks: a grant one layer makes that another layer takes
-//! away. Tool URLs vs net ([`tool_net`]), exec binaries vs fs read
-//! ([`exec_fs`]).
+//! away. Tool URLs vs net ([`tool_net`]), tool path arguments vs fs read
+//! ([`tool_fs`]), exec binaries vs fs read ([`exec_fs`]).
 
 mod exec_fs;
+mod tool_fs;
 mod tool_net;
 
 use super::{infos, Ctx, RInfo, Unit};
@@ -12,7 +13,8 @@ use crate::report::Finding;
 use agentpol_core::ir::{Action, Agent, ArgType, Rule};
 
 impl<'p> Ctx<'p> {
-    /// Cross-layer checks of a unit: tool URLs vs net, exec binaries vs fs read.
+    /// Cross-layer checks of a unit: tool URLs vs net, tool paths and exec
+    /// binaries vs fs read.
     pub(crate) fn cross_layer(
         &mut self,
         unit: &Unit<'_>,
@@ -40,6 +42,20 @@ impl<'p> Ctx<'p> {
                 let Some(sig) = self.policy.tool(t) else {
                     return;
                 };
+                let paths: Vec<String> = sig
+                    .args
+                    .iter()
+                    .filter(|a| a.ty == ArgType::Path)
+                    .map(|a| a.name.clone())
+                    .collect();
+                if !paths.is_empty() {
+                    let (fs_own, fs_agent) = layer(&Part::Fs(Action::Read));
+                    for i in 0..unit.own.len() {
+                        for p in &paths {
+                            self.tool_fs(unit, i, p, &fs_own, &fs_agent, out);
+                        }
+                    }
+                }
                 let urls: Vec<String> = sig
                     .args
                     .iter()
