@@ -411,16 +411,30 @@ fn allow_and_deny_flags_silence_or_raise_a_code() {
             .filter(|d| d["code"] == code)
             .count()
     };
-    let base = ["build", OPENCLAW, "--target", "nft", "--format", "json"];
+    // A wildcard domain allow is narrowed at the firewall: warning AP0705.
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "w.agentpol",
+        b"agent a {\n  home \"/home/a\"\n  net { allow connect tcp \"*.example.com\" port 443 }\n}\n",
+    );
+    let base = [
+        "build",
+        policy.as_str(),
+        "--target",
+        "nft",
+        "--format",
+        "json",
+    ];
     let o = agentpolc(&base);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert!(warnings_of(&o, "AP0704") > 0, "{}", text(&o));
+    assert!(warnings_of(&o, "AP0705") > 0, "{}", text(&o));
 
-    let o = agentpolc(&[&base[..], &["--allow", "AP0704"]].concat());
+    let o = agentpolc(&[&base[..], &["--allow", "AP0705"]].concat());
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert_eq!(warnings_of(&o, "AP0704"), 0);
+    assert_eq!(warnings_of(&o, "AP0705"), 0);
 
-    let o = agentpolc(&[&base[..], &["--deny", "ap0704"]].concat());
+    let o = agentpolc(&[&base[..], &["--deny", "ap0705"]].concat());
     assert_eq!(code(&o), 1, "{}", text(&o));
 
     let o = agentpolc(&["check", OPENCLAW, "--allow", "AP9999"]);
