@@ -2,10 +2,11 @@
 //! explicitly refuse to read (AP0507).
 
 use super::super::ask::{Answer, Inconclusive, Question, STATE_LIMIT};
-use super::super::{schema, Ctx, Dec, RInfo, Side, Unit};
+use super::super::{schema, Ctx, RInfo, Unit};
+use super::{decision, explicit_deny, formulas, fs_on};
 use crate::formula::{Atom, Slot, F};
 use crate::prune::glob_may_overlap;
-use crate::report::{Finding, FindingKind, RuleRef};
+use crate::report::{Finding, FindingKind};
 use crate::witness::request;
 use agentpol_core::ir::{Action, Effect, Matcher};
 use agentpol_core::request::{Request, Resource};
@@ -32,34 +33,18 @@ impl<'p> Ctx<'p> {
         let exec_own = self.overlapping(r.rule, &unit.own);
         let exec_agent = self.overlapping(r.rule, &unit.agent);
         let naive = self.opts.naive;
-        let reads = |pool: &'_ [RInfo<'p>]| -> Vec<(Effect, F, RuleRef)> {
-            pool.iter()
-                .filter(|x| {
-                    naive
-                        || match &x.rule.matcher {
-                            Matcher::Fs { globs } => globs
-                                .iter()
-                                .any(|g| binaries.iter().any(|b| glob_may_overlap(g, b))),
-                            _ => false,
-                        }
-                })
-                .filter_map(|x| {
-                    x.f.as_ref().ok().map(|f| {
-                        (
-                            x.rule.effect,
-                            f.subst(&|a: &Atom| match a {
-                                Atom::Glob(Slot::FsPath, g) => {
-                                    Some(F::atom(Atom::Glob(Slot::ExecPath, g.clone())))
-                                }
-                                _ => None,
-                            }),
-                            x.rref(),
-                        )
-                    })
-                })
-                .collect()
+        // Only fs rules whose globs can meet one of the binaries matter.
+        let touches = |x: &RInfo<'p>| {
+            naive
+                || match &x.rule.matcher {
+                    Matcher::Fs { globs } => globs
+                        .iter()
+                        .any(|g| binaries.iter().any(|b| glob_may_overlap(g, b))),
+                    _ => false,
+                }
         };
-        let (ro, ra) = (reads(fs_own), reads(fs_agent));
+        let ro = fs_on(fs_own, &Slot::ExecPath, touches);
+        let ra = fs_on(fs_agent, &Slot::ExecPath, touches);
         if !naive && !ro.iter().chain(&ra).any(|(e, _, _)| *e == Effect::Deny) {
             // No deny read rule can touch the binary: nothing to report.
             return;
@@ -67,14 +52,8 @@ impl<'p> Ctx<'p> {
         if exec_own.iter().chain(&exec_agent).any(|x| x.f.is_err()) {
             return;
         }
-        let xo: Vec<(Effect, &F)> = exec_own
-            .iter()
-            .filter_map(|x| x.f.as_ref().ok().map(|f| (x.rule.effect, f)))
-            .collect();
-        let xa: Vec<(Effect, &F)> = exec_agent
-            .iter()
-            .filter_map(|x| x.f.as_ref().ok().map(|f| (x.rule.effect, f)))
-            .collect();
+        let xo = formulas(&exec_own);
+        let xa = formulas(&exec_agent);
         let mut all: Vec<&F> = vec![fr];
         all.extend(xo.iter().map(|x| x.1));
         all.extend(xa.iter().map(|x| x.1));
@@ -89,23 +68,10 @@ impl<'p> Ctx<'p> {
         let ea: Vec<(Effect, Bool)> = xa.iter().map(|(e, f)| (*e, enc.lower(f))).collect();
         let fo: Vec<(Effect, Bool)> = ro.iter().map(|(e, f, _)| (*e, enc.lower(f))).collect();
         let fa: Vec<(Effect, Bool)> = ra.iter().map(|(e, f, _)| (*e, enc.lower(f))).collect();
-        let (exec_dec, fs_dec) = if unit.is_skill() {
-            (
-                Dec(vec![Side::of(&eo), Side::of(&ea)]),
-                Dec(vec![Side::of(&fo), Side::of(&fa)]),
-            )
-        } else {
-            (Dec(vec![Side::of(&eo)]), Dec(vec![Side::of(&fo)]))
-        };
+        let (exec_dec, fs_dec) = (decision(unit, &eo, &ea), decision(unit, &fo, &fa));
         // Only an explicit deny counts: reading binaries is usually just not
         // granted (default deny), and execution does not need the read right.
-        let explicit = Bool::or(
-            &fo.iter()
-                .chain(&fa)
-                .filter(|(e, _)| *e == Effect::Deny)
-                .map(|(_, b)| b.clone())
-                .collect::<Vec<_>>(),
-        );
+        let explicit = explicit_deny(&[&fo, &fa]);
         let denied = Bool::and(&[fs_dec.is(Effect::Deny), explicit]);
         // Per binary glob: a finding when every binary the rule allows under it
         // is one the fs rules refuse to read (for a literal path, that path).

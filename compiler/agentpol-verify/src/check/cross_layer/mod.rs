@@ -6,11 +6,12 @@ mod exec_fs;
 mod tool_fs;
 mod tool_net;
 
-use super::{infos, Ctx, RInfo, Unit};
-use crate::formula::Part;
+use super::{infos, Ctx, Dec, RInfo, Side, Unit};
+use crate::formula::{Atom, Part, Slot, F};
 use crate::prune::may_overlap;
-use crate::report::Finding;
-use agentpol_core::ir::{Action, Agent, ArgType, Rule};
+use crate::report::{Finding, RuleRef};
+use agentpol_core::ir::{Action, Agent, ArgType, Effect, Rule};
+use z3::ast::Bool;
 
 impl<'p> Ctx<'p> {
     /// Cross-layer checks of a unit: tool URLs vs net, tool paths and exec
@@ -95,4 +96,57 @@ impl<'p> Ctx<'p> {
             .filter(|x| self.opts.naive || may_overlap(&r.matcher, &x.rule.matcher))
             .collect()
     }
+}
+
+/// The fs rules of `pool` that `keep` selects, with the fs path moved to
+/// `slot`: how a path in another layer (a binary, a tool argument) is
+/// decided by the fs rules.
+pub(super) fn fs_on<'p>(
+    pool: &[RInfo<'p>],
+    slot: &Slot,
+    keep: impl Fn(&RInfo<'p>) -> bool,
+) -> Vec<(Effect, F, RuleRef)> {
+    pool.iter()
+        .filter(|x| keep(x))
+        .filter_map(|x| {
+            x.f.as_ref().ok().map(|f| {
+                let moved = f.subst(&|a: &Atom| match a {
+                    Atom::Glob(Slot::FsPath, g) => {
+                        Some(F::atom(Atom::Glob(slot.clone(), g.clone())))
+                    }
+                    _ => None,
+                });
+                (x.rule.effect, moved, x.rref())
+            })
+        })
+        .collect()
+}
+
+/// Effects and formulas of rules whose formulas could be built.
+pub(super) fn formulas<'a>(pool: &[&'a RInfo<'_>]) -> Vec<(Effect, &'a F)> {
+    pool.iter()
+        .filter_map(|x| x.f.as_ref().ok().map(|f| (x.rule.effect, f)))
+        .collect()
+}
+
+/// A unit's decision from its own lowered rules and, for a skill, its agent's.
+pub(super) fn decision(unit: &Unit<'_>, own: &[(Effect, Bool)], agent: &[(Effect, Bool)]) -> Dec {
+    if unit.is_skill() {
+        Dec(vec![Side::of(own), Side::of(agent)])
+    } else {
+        Dec(vec![Side::of(own)])
+    }
+}
+
+/// Some explicit deny among the lowered rules matches: only such a deny
+/// makes a cross-layer finding, never the default deny.
+pub(super) fn explicit_deny(rules: &[&[(Effect, Bool)]]) -> Bool {
+    Bool::or(
+        &rules
+            .iter()
+            .flat_map(|r| r.iter())
+            .filter(|(e, _)| *e == Effect::Deny)
+            .map(|(_, b)| b.clone())
+            .collect::<Vec<_>>(),
+    )
 }

@@ -5,9 +5,10 @@
 //! undoes `deny read "~/.ssh/**"`.
 
 use super::super::ask::{Answer, Inconclusive, Question, STATE_LIMIT};
-use super::super::{schema, Ctx, Dec, RInfo, Side, Unit};
-use crate::formula::{Atom, Slot, F};
-use crate::report::{Finding, FindingKind, RuleRef};
+use super::super::{schema, Ctx, RInfo, Unit};
+use super::{decision, explicit_deny, formulas, fs_on};
+use crate::formula::{Slot, F};
+use crate::report::{Finding, FindingKind};
 use crate::witness::request;
 use agentpol_core::ir::{Action, Effect};
 use agentpol_core::request::{Request, Resource};
@@ -47,34 +48,10 @@ impl<'p> Ctx<'p> {
             return;
         }
         let slot = Slot::Arg(arg.to_string());
-        // An fs rule's formula with the fs path replaced by the argument.
-        let on_arg = |pool: &'_ [RInfo<'p>]| -> Vec<(Effect, F, RuleRef)> {
-            pool.iter()
-                .filter_map(|x| {
-                    x.f.as_ref().ok().map(|f| {
-                        (
-                            x.rule.effect,
-                            f.subst(&|a: &Atom| match a {
-                                Atom::Glob(Slot::FsPath, g) => {
-                                    Some(F::atom(Atom::Glob(slot.clone(), g.clone())))
-                                }
-                                _ => None,
-                            }),
-                            x.rref(),
-                        )
-                    })
-                })
-                .collect()
-        };
-        let (ro, ra) = (on_arg(fs_own), on_arg(fs_agent));
-        let to: Vec<(Effect, &F)> = tool_own
-            .iter()
-            .filter_map(|x| x.f.as_ref().ok().map(|f| (x.rule.effect, f)))
-            .collect();
-        let ta: Vec<(Effect, &F)> = tool_agent
-            .iter()
-            .filter_map(|x| x.f.as_ref().ok().map(|f| (x.rule.effect, f)))
-            .collect();
+        let ro = fs_on(fs_own, &slot, |_| true);
+        let ra = fs_on(fs_agent, &slot, |_| true);
+        let to = formulas(&tool_own);
+        let ta = formulas(&tool_agent);
         let mut all: Vec<&F> = vec![fr];
         all.extend(to.iter().map(|x| x.1));
         all.extend(ta.iter().map(|x| x.1));
@@ -89,21 +66,8 @@ impl<'p> Ctx<'p> {
         let ea: Vec<(Effect, Bool)> = ta.iter().map(|(e, f)| (*e, enc.lower(f))).collect();
         let fo: Vec<(Effect, Bool)> = ro.iter().map(|(e, f, _)| (*e, enc.lower(f))).collect();
         let fa: Vec<(Effect, Bool)> = ra.iter().map(|(e, f, _)| (*e, enc.lower(f))).collect();
-        let (tool_dec, fs_dec) = if unit.is_skill() {
-            (
-                Dec(vec![Side::of(&eo), Side::of(&ea)]),
-                Dec(vec![Side::of(&fo), Side::of(&fa)]),
-            )
-        } else {
-            (Dec(vec![Side::of(&eo)]), Dec(vec![Side::of(&fo)]))
-        };
-        let explicit = Bool::or(
-            &fo.iter()
-                .chain(&fa)
-                .filter(|(e, _)| *e == Effect::Deny)
-                .map(|(_, b)| b.clone())
-                .collect::<Vec<_>>(),
-        );
+        let (tool_dec, fs_dec) = (decision(unit, &eo, &ea), decision(unit, &fo, &fa));
+        let explicit = explicit_deny(&[&fo, &fa]);
         let query = enc.define(&Bool::and(&[
             m_r,
             tool_dec.is(Effect::Allow),
