@@ -5,8 +5,9 @@
 //! Which target can enforce which kind is fixed by what the target is: the
 //! Cedar policy is the decision engine of the tool gate (tool calls), the
 //! firewalls see sockets (net). Nothing that `build` emits enforces `fs`,
-//! `exec` or `env` rules: they have no enforcer until a runtime target exists,
-//! and the table says "none" for them rather than implying otherwise.
+//! `exec` or `env` rules, and the table says "none" for them rather than
+//! implying otherwise; each row also names the command that enforces the
+//! kind at run time (`runtime`), so "none" is never read as "nowhere".
 
 use agentpol_core::backend::{Approximation, TargetOutput};
 use agentpol_core::ir::{Kind, Policy, Rule};
@@ -43,6 +44,25 @@ pub struct KindEnforcement {
     pub status: String,
     /// The built targets that enforce this kind.
     pub targets: Vec<TargetEnforcement>,
+    /// What enforces this kind when the policy is used at run time (see
+    /// [`runtime_enforcer`]); not a built file.
+    #[serde(default)]
+    pub runtime: String,
+}
+
+/// The command that enforces a kind of rule at run time, and how.
+pub fn runtime_enforcer(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Fs | Kind::Exec => {
+            "`agentpolc run`: Landlock, approximations listed by `run --explain-plan`"
+        }
+        Kind::Env => "`agentpolc run`: environment scrubbed at start",
+        Kind::Net => {
+            "`agentpolc apply` (the nft target, domain sets filled at load); \
+             `agentpolc run` starts the agent with no network at all"
+        }
+        Kind::Tool => "`agentpolc gate` (MCP tool calls) and `agentpolc authorize`",
+    }
 }
 
 /// One target enforcing one kind for one agent.
@@ -107,6 +127,7 @@ pub fn table(policy: &Policy, outputs: &[TargetOutput]) -> Vec<AgentEnforcement>
                         rules: of_kind.len(),
                         status: status.into(),
                         targets,
+                        runtime: runtime_enforcer(*kind).into(),
                     })
                 })
                 .collect();
@@ -145,8 +166,8 @@ fn target_row(out: &TargetOutput, ids: &HashSet<&str>) -> TargetEnforcement {
 pub fn summary_line(row: &KindEnforcement) -> String {
     if row.targets.is_empty() {
         return format!(
-            "{} {} rule(s): none (no built target enforces {} rules)",
-            row.kind, row.rules, row.kind
+            "{} {} rule(s): none among the built targets; at run time {}",
+            row.kind, row.rules, row.runtime
         );
     }
     let parts: Vec<String> = row

@@ -109,6 +109,20 @@ fn the_manifest_says_which_target_enforces_each_kind() {
     };
     assert_eq!(row("fs")["status"], "none");
     assert!(row("fs")["targets"].as_array().unwrap().is_empty());
+    // "none" among the built files, but named at run time.
+    assert!(
+        row("fs")["runtime"].as_str().unwrap().contains("agentpolc run"),
+        "{agent}"
+    );
+    assert!(
+        row("tool")["runtime"].as_str().unwrap().contains("agentpolc gate"),
+        "{agent}"
+    );
+    assert!(
+        text(&o).contains("none among the built targets; at run time `agentpolc run`"),
+        "{}",
+        text(&o)
+    );
     let net = row("net");
     let targets: Vec<&str> = net["targets"]
         .as_array()
