@@ -111,11 +111,17 @@ fn the_manifest_says_which_target_enforces_each_kind() {
     assert!(row("fs")["targets"].as_array().unwrap().is_empty());
     // "none" among the built files, but named at run time.
     assert!(
-        row("fs")["runtime"].as_str().unwrap().contains("agentpolc run"),
+        row("fs")["runtime"]
+            .as_str()
+            .unwrap()
+            .contains("agentpolc run"),
         "{agent}"
     );
     assert!(
-        row("tool")["runtime"].as_str().unwrap().contains("agentpolc gate"),
+        row("tool")["runtime"]
+            .as_str()
+            .unwrap()
+            .contains("agentpolc gate"),
         "{agent}"
     );
     assert!(

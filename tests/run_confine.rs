@@ -298,6 +298,8 @@ fn explain_plan_lists_enforcers_and_losses() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("enforcer plan for t:"), "{text}");
     assert!(text.contains("exec  → landlock"), "{text}");
+    // run starts no gate, so it must not call the tool rules enforced.
+    assert!(text.contains("tool  → not enforced by run"), "{text}");
     assert!(text.contains("argument patterns"), "{text}");
     assert!(
         text.contains("t.agentpol:10:"),

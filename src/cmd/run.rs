@@ -135,6 +135,10 @@ fn print_plan(policy: &Policy, plan: &Plan, json: bool) {
     for k in &plan.kinds {
         let how = match (&k.enforcer, k.losses.is_empty()) {
             (None, _) => "NO ENFORCER".to_owned(),
+            // `run` starts no gate: saying "exact" here would claim it does.
+            (Some(e), true) if k.kind == agentpol_core::ir::Kind::Tool => {
+                format!("not enforced by run; {e}")
+            }
             (Some(e), true) => format!("{e}: exact"),
             (Some(e), false) => format!("{e}: approximated ({} loss entries)", k.losses.len()),
         };

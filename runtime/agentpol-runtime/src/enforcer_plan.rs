@@ -181,7 +181,9 @@ pub fn plan(
     });
     kinds.push(KindPlan {
         kind: Kind::Tool,
-        enforcer: Some("tool layer (agentpolc authorize / the gate), not the kernel".into()),
+        enforcer: Some(
+            "the tool layer: put `agentpolc gate` in front of the agent's MCP servers".into(),
+        ),
         missing: None,
         losses: Vec::new(),
     });
