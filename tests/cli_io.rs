@@ -460,3 +460,51 @@ fn allow_and_deny_flags_silence_or_raise_a_code() {
     let o = agentpolc(&["check", OPENCLAW, "--allow", "AP9999"]);
     assert_eq!(code(&o), 2, "{}", text(&o));
 }
+
+/// `test --filter` runs only matching blocks; `--format junit` is well-formed
+/// XML (checked with Python's parser) that escapes the author's names.
+#[test]
+fn test_filter_and_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = "agent a {\n  home \"/home/a\"\n  fs { allow read \"~/**\" }\n}\n\
+        test \"reads <ok> & \\\"quoted\\\"\" {\n  expect allow a fs read \"/home/a/x\"\n}\n\
+        test \"wrong\" {\n  expect deny a fs read \"/home/a/x\"\n  expect allow a fs read \"/home/a/y\"\n}\n";
+    let policy = write(dir.path(), "t.agentpol", src.as_bytes());
+
+    let o = agentpolc(&["test", &policy, "--filter", "reads"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(
+        text(&o).contains("1 of 1 expectation(s) passed in 1 test(s)"),
+        "{}",
+        text(&o)
+    );
+    let o = agentpolc(&["test", &policy, "--filter", "nothing-matches"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+
+    let o = agentpolc(&["test", &policy, "--format", "junit"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let xml = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        xml.contains(r#"<testsuites name="agentpol" tests="3" failures="1">"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("reads &lt;ok&gt; &amp; &quot;quoted&quot;"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<failure message="expected deny, got allow"/>"#),
+        "{xml}"
+    );
+    let xml_file = dir.path().join("report.xml");
+    std::fs::write(&xml_file, &xml).unwrap();
+    let parsed = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); print(len(d.getElementsByTagName('testcase')))",
+        ])
+        .arg(&xml_file)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&parsed.stdout).trim(), "3", "{xml}");
+}
