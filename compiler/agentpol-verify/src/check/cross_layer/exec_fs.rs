@@ -2,8 +2,8 @@
 //! explicitly refuse to read (AP0507).
 
 use super::super::ask::{Answer, Inconclusive, Question, STATE_LIMIT};
-use super::super::{schema, Ctx, RInfo, Unit};
-use super::{decision, explicit_deny, formulas, fs_on};
+use super::super::{Ctx, RInfo, Unit};
+use super::fs_on;
 use crate::formula::{Atom, Slot, F};
 use crate::prune::glob_may_overlap;
 use crate::report::{Finding, FindingKind};
@@ -52,27 +52,14 @@ impl<'p> Ctx<'p> {
         if exec_own.iter().chain(&exec_agent).any(|x| x.f.is_err()) {
             return;
         }
-        let xo = formulas(&exec_own);
-        let xa = formulas(&exec_agent);
-        let mut all: Vec<&F> = vec![fr];
-        all.extend(xo.iter().map(|x| x.1));
-        all.extend(xa.iter().map(|x| x.1));
-        all.extend(ro.iter().map(|x| &x.1));
-        all.extend(ra.iter().map(|x| &x.1));
-        let sc = schema(self.policy, &unit.part);
-        let mut enc = self.encoder(sc, &all);
+        let lowered = self.against_fs(unit, fr, &exec_own, &exec_agent, &ro, &ra);
+        let (mut enc, m_r, exec_dec, denied) = (
+            lowered.enc,
+            lowered.matched,
+            lowered.layer,
+            lowered.fs_denied,
+        );
         let approx = enc.approx;
-        let m_r = enc.lower(fr);
-        let mut eo: Vec<(Effect, Bool)> = xo.iter().map(|(e, f)| (*e, enc.lower(f))).collect();
-        eo.push((Effect::Allow, m_r.clone()));
-        let ea: Vec<(Effect, Bool)> = xa.iter().map(|(e, f)| (*e, enc.lower(f))).collect();
-        let fo: Vec<(Effect, Bool)> = ro.iter().map(|(e, f, _)| (*e, enc.lower(f))).collect();
-        let fa: Vec<(Effect, Bool)> = ra.iter().map(|(e, f, _)| (*e, enc.lower(f))).collect();
-        let (exec_dec, fs_dec) = (decision(unit, &eo, &ea), decision(unit, &fo, &fa));
-        // Only an explicit deny counts: reading binaries is usually just not
-        // granted (default deny), and execution does not need the read right.
-        let explicit = explicit_deny(&[&fo, &fa]);
-        let denied = Bool::and(&[fs_dec.is(Effect::Deny), explicit]);
         // Per binary glob: a finding when every binary the rule allows under it
         // is one the fs rules refuse to read (for a literal path, that path).
         let q = Question::rule(&owner, &unit.part, r, "allows an unreadable binary", approx);

@@ -123,30 +123,76 @@ pub(super) fn fs_on<'p>(
 }
 
 /// Effects and formulas of rules whose formulas could be built.
-pub(super) fn formulas<'a>(pool: &[&'a RInfo<'_>]) -> Vec<(Effect, &'a F)> {
+fn formulas<'a>(pool: &[&'a RInfo<'_>]) -> Vec<(Effect, &'a F)> {
     pool.iter()
         .filter_map(|x| x.f.as_ref().ok().map(|f| (x.rule.effect, f)))
         .collect()
 }
 
+/// A rule of one layer and the fs read rules moved onto that layer's slot,
+/// lowered into one encoder: what exec_fs and tool_fs both ask about.
+pub(super) struct AgainstFs<'s> {
+    /// The encoder holding every formula below.
+    pub enc: crate::encode::Encoder<'s>,
+    /// The rule matches.
+    pub matched: Bool,
+    /// The unit's decision in the rule's layer (the rule included as an allow).
+    pub layer: Dec,
+    /// The fs layer denies, by an explicit deny rule (never the default deny:
+    /// not granting a read is normal and no finding).
+    pub fs_denied: Bool,
+}
+
+impl<'p> Ctx<'p> {
+    /// Lowers allow rule `fr` with the overlapping rules of its layer (`own`,
+    /// and the agent's for a skill) and the moved fs rules (`fs_own`, `fs_agent`).
+    pub(super) fn against_fs(
+        &mut self,
+        unit: &Unit<'_>,
+        fr: &F,
+        own: &[&RInfo<'_>],
+        agent: &[&RInfo<'_>],
+        fs_own: &[(Effect, F, RuleRef)],
+        fs_agent: &[(Effect, F, RuleRef)],
+    ) -> AgainstFs<'p> {
+        let (lo, la) = (formulas(own), formulas(agent));
+        let mut all: Vec<&F> = vec![fr];
+        all.extend(lo.iter().chain(&la).map(|x| x.1));
+        all.extend(fs_own.iter().chain(fs_agent).map(|x| &x.1));
+        let enc = self.encoder(super::schema(self.policy, &unit.part), &all);
+        let matched = enc.lower(fr);
+        let lower = |l: &[(Effect, &F)]| -> Vec<(Effect, Bool)> {
+            l.iter().map(|(e, f)| (*e, enc.lower(f))).collect()
+        };
+        let mut eo = lower(&lo);
+        eo.push((Effect::Allow, matched.clone()));
+        let ea = lower(&la);
+        let lower_fs = |l: &[(Effect, F, RuleRef)]| -> Vec<(Effect, Bool)> {
+            l.iter().map(|(e, f, _)| (*e, enc.lower(f))).collect()
+        };
+        let (fo, fa) = (lower_fs(fs_own), lower_fs(fs_agent));
+        let explicit = Bool::or(
+            &fo.iter()
+                .chain(&fa)
+                .filter(|(e, _)| *e == Effect::Deny)
+                .map(|(_, b)| b.clone())
+                .collect::<Vec<_>>(),
+        );
+        let fs_denied = Bool::and(&[decision(unit, &fo, &fa).is(Effect::Deny), explicit]);
+        AgainstFs {
+            layer: decision(unit, &eo, &ea),
+            enc,
+            matched,
+            fs_denied,
+        }
+    }
+}
+
 /// A unit's decision from its own lowered rules and, for a skill, its agent's.
-pub(super) fn decision(unit: &Unit<'_>, own: &[(Effect, Bool)], agent: &[(Effect, Bool)]) -> Dec {
+fn decision(unit: &Unit<'_>, own: &[(Effect, Bool)], agent: &[(Effect, Bool)]) -> Dec {
     if unit.is_skill() {
         Dec(vec![Side::of(own), Side::of(agent)])
     } else {
         Dec(vec![Side::of(own)])
     }
-}
-
-/// Some explicit deny among the lowered rules matches: only such a deny
-/// makes a cross-layer finding, never the default deny.
-pub(super) fn explicit_deny(rules: &[&[(Effect, Bool)]]) -> Bool {
-    Bool::or(
-        &rules
-            .iter()
-            .flat_map(|r| r.iter())
-            .filter(|(e, _)| *e == Effect::Deny)
-            .map(|(_, b)| b.clone())
-            .collect::<Vec<_>>(),
-    )
 }

@@ -5,9 +5,9 @@
 //! undoes `deny read "~/.ssh/**"`.
 
 use super::super::ask::{Answer, Inconclusive, Question, STATE_LIMIT};
-use super::super::{schema, Ctx, RInfo, Unit};
-use super::{decision, explicit_deny, formulas, fs_on};
-use crate::formula::{Slot, F};
+use super::super::{Ctx, RInfo, Unit};
+use super::fs_on;
+use crate::formula::Slot;
 use crate::report::{Finding, FindingKind};
 use crate::witness::request;
 use agentpol_core::ir::{Action, Effect};
@@ -50,29 +50,13 @@ impl<'p> Ctx<'p> {
         let slot = Slot::Arg(arg.to_string());
         let ro = fs_on(fs_own, &slot, |_| true);
         let ra = fs_on(fs_agent, &slot, |_| true);
-        let to = formulas(&tool_own);
-        let ta = formulas(&tool_agent);
-        let mut all: Vec<&F> = vec![fr];
-        all.extend(to.iter().map(|x| x.1));
-        all.extend(ta.iter().map(|x| x.1));
-        all.extend(ro.iter().map(|x| &x.1));
-        all.extend(ra.iter().map(|x| &x.1));
-        let sc = schema(self.policy, &unit.part);
-        let mut enc = self.encoder(sc, &all);
+        let lowered = self.against_fs(unit, fr, &tool_own, &tool_agent, &ro, &ra);
+        let mut enc = lowered.enc;
         let approx = enc.approx;
-        let m_r = enc.lower(fr);
-        let mut eo: Vec<(Effect, Bool)> = to.iter().map(|(e, f)| (*e, enc.lower(f))).collect();
-        eo.push((Effect::Allow, m_r.clone()));
-        let ea: Vec<(Effect, Bool)> = ta.iter().map(|(e, f)| (*e, enc.lower(f))).collect();
-        let fo: Vec<(Effect, Bool)> = ro.iter().map(|(e, f, _)| (*e, enc.lower(f))).collect();
-        let fa: Vec<(Effect, Bool)> = ra.iter().map(|(e, f, _)| (*e, enc.lower(f))).collect();
-        let (tool_dec, fs_dec) = (decision(unit, &eo, &ea), decision(unit, &fo, &fa));
-        let explicit = explicit_deny(&[&fo, &fa]);
         let query = enc.define(&Bool::and(&[
-            m_r,
-            tool_dec.is(Effect::Allow),
-            fs_dec.is(Effect::Deny),
-            explicit,
+            lowered.matched,
+            lowered.layer.is(Effect::Allow),
+            lowered.fs_denied,
         ]));
         let q = Question::rule(
             &owner,
