@@ -49,6 +49,7 @@ use agentpol_core::diag::Diag;
 use agentpol_core::ir::{
     Action, Agent, Effect, Host, Matcher, Origin, Policy, PortRange, Proto, Rule, RuleId, Scope,
 };
+use agentpol_core::span::Span;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -146,6 +147,7 @@ pub fn lower(policy: &Policy, opts: &Options, layer: Layer) -> Lowered {
             opts,
             loss: &mut out.loss,
             diags: &mut out.diagnostics,
+            domains: Vec::new(),
         };
         let (lowered, info) = cx.agent(agent);
         agents.push(lowered);
@@ -155,11 +157,75 @@ pub fn lower(policy: &Policy, opts: &Options, layer: Layer) -> Lowered {
     out
 }
 
+/// The names of one rule that this layer cannot hold, gathered into one
+/// warning: a warning per name buried the rest of the output (eleven of
+/// fifteen warnings for one policy) and could not be acted on one by one.
+struct DomainWarning {
+    rule: RuleId,
+    span: Span,
+    wildcard: bool,
+    allow: bool,
+    names: Vec<String>,
+}
+
+impl DomainWarning {
+    fn diag(self, layer: Layer) -> Diag {
+        let (one, many) = match self.names.as_slice() {
+            [n] => (true, n.clone()),
+            ns => (false, ns.join(", ")),
+        };
+        let (code, msg) = match (self.wildcard, one) {
+            (true, true) => (
+                &codes::WILDCARD_DOMAIN,
+                format!(
+                    "wildcard domain {many} cannot be enforced by the {} target",
+                    layer.target()
+                ),
+            ),
+            (true, false) => (
+                &codes::WILDCARD_DOMAIN,
+                format!(
+                    "{} wildcard domains cannot be enforced by the {} target: {many}",
+                    self.names.len(),
+                    layer.target()
+                ),
+            ),
+            (false, true) => (
+                &codes::UNRESOLVED_DOMAIN,
+                format!("domain {many} has no resolution in this build"),
+            ),
+            (false, false) => (
+                &codes::UNRESOLVED_DOMAIN,
+                format!(
+                    "{} domains have no resolution in this build: {many}",
+                    self.names.len()
+                ),
+            ),
+        };
+        let effect = match (self.allow, one) {
+            (true, true) => "this allow grants nothing for it at this layer",
+            (true, false) => "this allow grants nothing for them at this layer",
+            (false, _) => "this deny is widened to every address within its protocol and ports",
+        };
+        let help = if self.wildcard {
+            "list the exact names, or accept the loss report for this target"
+        } else {
+            "`agentpolc apply --target nft` resolves names when it loads the ruleset"
+        };
+        Diag::warning(code, self.span, msg)
+            .label("in this rule")
+            .help(help)
+            .note(format!("fail closed: {effect}"))
+    }
+}
+
 struct Cx<'a> {
     layer: Layer,
     opts: &'a Options,
     loss: &'a mut Vec<LossEntry>,
     diags: &'a mut Vec<Diag>,
+    /// The current rule's unexpressible names, flushed after the rule.
+    domains: Vec<DomainWarning>,
 }
 
 impl Cx<'_> {
@@ -198,6 +264,9 @@ impl Cx<'_> {
             if let Some(r) = self.rule(rule, filter_incoming, &mut info) {
                 rules.push(r);
             }
+            let layer = self.layer;
+            let warnings: Vec<Diag> = self.domains.drain(..).map(|w| w.diag(layer)).collect();
+            self.diags.extend(warnings);
         }
         for skill in &agent.skills {
             // A skill with no net rule gets no network, but the firewall cannot
@@ -565,36 +634,21 @@ impl Cx<'_> {
     }
 
     fn domain_warning(&mut self, rule: &Rule, wildcard: bool, shown: &str, allow: bool) {
-        let (code, msg) = if wildcard {
-            (
-                &codes::WILDCARD_DOMAIN,
-                format!(
-                    "wildcard domain {shown} cannot be enforced by the {} target",
-                    self.layer.target()
-                ),
-            )
-        } else {
-            (
-                &codes::UNRESOLVED_DOMAIN,
-                format!("domain {shown} has no resolution in this build"),
-            )
-        };
-        let effect = if allow {
-            "this allow grants nothing for it at this layer"
-        } else {
-            "this deny is widened to every address within its protocol and ports"
-        };
-        let help = if wildcard {
-            "list the exact names, or accept the loss report for this target"
-        } else {
-            "`agentpolc apply --target nft` resolves names when it loads the ruleset"
-        };
-        self.diags.push(
-            Diag::warning(code, rule.src.span, msg)
-                .label("in this rule")
-                .help(help)
-                .note(format!("fail closed: {effect}")),
-        );
+        let name = shown.to_owned();
+        match self
+            .domains
+            .iter_mut()
+            .find(|w| w.rule == rule.id && w.wildcard == wildcard && w.allow == allow)
+        {
+            Some(w) => w.names.push(name),
+            None => self.domains.push(DomainWarning {
+                rule: rule.id.clone(),
+                span: rule.src.span,
+                wildcard,
+                allow,
+                names: vec![name],
+            }),
+        }
     }
 
     /// Reports rules whose meaning changes because a UDP datagram is decided as

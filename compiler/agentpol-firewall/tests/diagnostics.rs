@@ -148,6 +148,38 @@ fn ap0704_unresolved_domain() {
         .all(|d| d.code.code != "AP0704"));
 }
 
+/// Regression: one warning per name buried the rest of the output (12 of 15
+/// warnings for the OpenClaw example under iptables). The names of one rule
+/// now come as one warning that lists them all.
+#[test]
+fn ap0704_is_one_warning_per_rule_naming_every_domain() {
+    let text = "agent a {\n  net { allow connect tcp { \"a.example\", \"b.example\", \"c.example\" } port 443 }\n}\n";
+    let mut f = Fixture::new(text);
+    let names = ["a.example", "b.example", "c.example"];
+    let r = net(
+        &f,
+        "a",
+        "d",
+        Allow,
+        Connect,
+        Tcp,
+        &names,
+        &[(443, 443)],
+        "allow connect",
+    );
+    f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
+    let diags = emit_iptables(&f.policy, &opts()).diagnostics;
+    let warnings: Vec<&str> = diags
+        .iter()
+        .filter(|d| d.code.code == "AP0704")
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        warnings,
+        ["3 domains have no resolution in this build: a.example, b.example, c.example"]
+    );
+}
+
 #[test]
 fn ap0705_wildcard_domain() {
     let text = "agent a {\n  net { allow connect tcp \"*.cdn.example\" port 443 }\n}\n";
