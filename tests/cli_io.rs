@@ -461,6 +461,61 @@ fn allow_and_deny_flags_silence_or_raise_a_code() {
     assert_eq!(code(&o), 2, "{}", text(&o));
 }
 
+/// `#[allow(CODE)]` in the source silences a warning on the next rule only;
+/// a stale one is AP0411 where the run could have produced its code, and
+/// `--deny-warnings` fails `verify` and `build` (which then writes nothing).
+#[test]
+fn source_allow_comments_and_deny_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = "agent a {\n  home \"/home/a\"\n  fs {\n    allow read \"/srv/**\"\n    #[allow(AP0502)]\n    allow read \"/srv/www/*\"\n    allow read \"/srv/db/*\"\n  }\n}\n";
+    let policy = write(dir.path(), "p.agentpol", src.as_bytes());
+    let codes_of = |o: &Output| -> Vec<(String, u64)> {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                let line = d["location"]["line"].as_u64().unwrap_or(0);
+                (d["code"].as_str().unwrap_or("").to_owned(), line)
+            })
+            .collect()
+    };
+    // The redundant rule on line 7 is reported; the one on line 6 is allowed.
+    let o = agentpolc(&["verify", policy.as_str(), "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let found = codes_of(&o);
+    let redundant: Vec<u64> = found
+        .iter()
+        .filter(|(c, _)| c == "AP0502")
+        .map(|(_, l)| *l)
+        .collect();
+    assert_eq!(redundant, [7], "{found:?}");
+    assert!(!found.iter().any(|(c, _)| c == "AP0411"), "{found:?}");
+    let o = agentpolc(&["verify", policy.as_str(), "--deny-warnings"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let out = dir.path().join("out");
+    let o = agentpolc(&[
+        "build",
+        policy.as_str(),
+        "-o",
+        out.to_str().unwrap(),
+        "--deny-warnings",
+    ]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(!out.join("manifest.json").exists());
+    // `check` does not run the verifier: the pragma is not judged there.
+    let o = agentpolc(&["check", policy.as_str(), "--deny-warnings"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+
+    // Once the wider rule is gone, the pragma is stale: AP0411 in verify.
+    let stale = src.replace("    allow read \"/srv/**\"\n", "");
+    let policy = write(dir.path(), "q.agentpol", stale.as_bytes());
+    let o = agentpolc(&["verify", policy.as_str(), "--format", "json"]);
+    let found = codes_of(&o);
+    assert!(found.iter().any(|(c, _)| c == "AP0411"), "{found:?}");
+}
+
 /// `test --filter` runs only matching blocks; `--format junit` is well-formed
 /// XML (checked with Python's parser) that escapes the author's names.
 #[test]

@@ -135,8 +135,17 @@ pub fn run(mut args: Args) -> u8 {
             }
         }
     }
-    let diags = args.codes.apply(diags);
+    let built = |t: &str| target_names.iter().any(|n| n == t);
+    let ran = crate::suppress::Ran {
+        verify: true,
+        tests: !args.no_tests,
+        cedar: built("cedar"),
+        firewall: built("nft") && built("iptables"),
+    };
+    let diags = args.codes.apply(diags, &comp.pragmas, ran);
     let counts = output::count(&diags);
+    // `--deny-warnings` fails the build like an error: nothing is written.
+    let failing = args.codes.fails(&counts);
 
     let files = policy.files.clone();
     let manifest = Manifest {
@@ -170,7 +179,7 @@ pub fn run(mut args: Args) -> u8 {
     };
 
     let mut written = Vec::new();
-    if counts.errors == 0 {
+    if !failing {
         if let Some(dir) = &args.out {
             match write_outputs(dir, &outputs, &manifest) {
                 Ok(w) => written = w,
@@ -197,7 +206,7 @@ pub fn run(mut args: Args) -> u8 {
     }
     if report.has_internal() {
         exit::INTERNAL
-    } else if counts.errors > 0 {
+    } else if failing {
         exit::FAILED
     } else if report.has_unknown() {
         exit::UNKNOWN

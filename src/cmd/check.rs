@@ -15,10 +15,7 @@ pub struct Args {
     /// Lowest severity to show.
     #[arg(long, value_enum, default_value_t)]
     pub level: Level,
-    /// Treat warnings as errors (exit 1).
-    #[arg(long)]
-    pub deny_warnings: bool,
-    /// Per-code `--allow`/`--deny`.
+    /// `--deny-warnings` and per-code `--allow`/`--deny`.
     #[command(flatten)]
     pub codes: crate::suppress::Flags,
 }
@@ -33,7 +30,11 @@ pub fn run(args: Args) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let diags = args.codes.apply(comp.diagnostics.clone());
+    let diags = args.codes.apply(
+        comp.diagnostics.clone(),
+        &comp.pragmas,
+        crate::suppress::Ran::default(),
+    );
     let counts = output::count(&diags);
     output::emit(
         &diags,
@@ -51,7 +52,7 @@ pub fn run(args: Args) -> u8 {
             counts.warnings
         );
     }
-    if counts.errors > 0 || (args.deny_warnings && counts.warnings > 0) {
+    if args.codes.fails(&counts) {
         exit::FAILED
     } else {
         exit::OK

@@ -36,6 +36,9 @@ pub struct Args {
     /// Worker threads (default: the available cores, at most 4).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// `--deny-warnings` and per-code `--allow`/`--deny`.
+    #[command(flatten)]
+    pub codes: crate::suppress::Flags,
 }
 
 /// The verifier's options for a `--level`.
@@ -58,6 +61,9 @@ pub struct Loaded {
     pub sources: SourceMap,
     /// The compiler's diagnostics (warnings), for a source file.
     pub diagnostics: Vec<Diag>,
+    /// The source's `#[allow(…)]` comments (none for a build directory:
+    /// its sources are only read back for spans).
+    pub pragmas: Vec<agentpol_core::diag::suppress::Pragma>,
 }
 
 /// Loads POLICY (a source file or a build directory); on failure prints why
@@ -90,6 +96,7 @@ pub fn load(path: &Path) -> Result<Loaded, u8> {
             policy: loaded.policy,
             sources,
             diagnostics: Vec::new(),
+            pragmas: Vec::new(),
         })
     } else {
         let comp = super::compile_or_exit(path)?;
@@ -98,6 +105,7 @@ pub fn load(path: &Path) -> Result<Loaded, u8> {
                 policy,
                 sources: comp.sources,
                 diagnostics: comp.diagnostics,
+                pragmas: comp.pragmas,
             }),
             None => {
                 output::print_human(&comp.diagnostics, &comp.sources, Level::Error);
@@ -162,6 +170,10 @@ pub fn manifest_section(report: &Report) -> VerifierSection {
 
 /// Runs `verify`.
 pub fn run(args: Args) -> u8 {
+    if let Err(msg) = args.codes.validate() {
+        eprintln!("error: {msg}");
+        return exit::USAGE;
+    }
     let loaded = match load(&args.policy) {
         Ok(l) => l,
         Err(code) => return code,
@@ -177,6 +189,14 @@ pub fn run(args: Args) -> u8 {
     let secs = t.elapsed().as_secs_f64();
     let mut diags = loaded.diagnostics;
     diags.extend(report.diagnostics());
+    let ran = crate::suppress::Ran {
+        verify: true,
+        ..Default::default()
+    };
+    let findings = |d: &[Diag]| d.iter().filter(|d| d.code.code.starts_with("AP05")).count();
+    let before = findings(&diags);
+    let diags = args.codes.apply(diags, &loaded.pragmas, ran);
+    let allowed = before.saturating_sub(findings(&diags));
     let section = manifest_section(&report);
     let mut extra = serde_json::Map::new();
     extra.insert(
@@ -190,10 +210,20 @@ pub fn run(args: Args) -> u8 {
     );
     output::emit(&diags, &loaded.sources, args.format, args.level, extra);
     if args.format == Format::Human {
+        let allowed = if allowed > 0 {
+            format!("; {allowed} finding(s) not shown (`#[allow]`/`--allow`)")
+        } else {
+            String::new()
+        };
         eprintln!(
-            "verify {}: {} ({:.2} s, {} solver checks)",
+            "verify {}: {}{allowed} ({:.2} s, {} solver checks)",
             section.status, section.detail, secs, report.stats.solver_checks
         );
     }
-    exit_code(&report)
+    let code = exit_code(&report);
+    if code == exit::OK && args.codes.fails(&output::count(&diags)) {
+        exit::FAILED
+    } else {
+        code
+    }
 }

@@ -294,7 +294,30 @@ const CASES: &[(&str, &str, &str)] = &[
         "AP0410",
         "agent a {\n  fs { allow read, read \"/usr/**\" }\n}\n",
     ),
+    (
+        "AP0411_unused_allow",
+        "AP0411",
+        "agent a {\n  fs {\n    #[allow(AP0410)]\n    allow read \"/usr/**\"\n  }\n}\n",
+    ),
+    (
+        "AP0412_invalid_allow",
+        "AP0412",
+        "#[allow(AP410)]\nagent a { }\n",
+    ),
 ];
+
+/// The diagnostics as a front-end-only run shows them: after the source's
+/// `#[allow(…)]` comments (AP0411 and AP0412 come from applying them).
+fn shown(c: &agentpol_core::Compilation) -> agentpol_core::Compilation {
+    let mut c = c.clone();
+    c.diagnostics = agentpol_core::diag::suppress::apply(
+        c.diagnostics,
+        &c.pragmas,
+        &|code| agentpol_core::diag::lookup(code).is_some(),
+        &|code| !code.starts_with("AP05"),
+    );
+    c
+}
 
 fn fixture(name: &str, given: &str) -> String {
     match name {
@@ -366,7 +389,7 @@ fn codes_are_unique_and_in_range() {
 fn each_case_renders_its_code() {
     for (name, code, given) in CASES {
         let text = fixture(name, given);
-        let c = compile_fixture(&text);
+        let c = shown(&compile_fixture(&text));
         let found = codes(&c);
         assert!(
             found.contains(code),

@@ -19,10 +19,25 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The LSP diagnostics for the root file of `doc`: compiler diagnostics whose
-/// primary span is in the root file, plus `extra` (verifier) diagnostics.
-pub fn to_lsp(doc: &Doc, diags: &[Diag]) -> Vec<lsp_types::Diagnostic> {
-    diags
+/// The LSP diagnostics for the root file of `doc`: `diags` (the compiler's,
+/// plus the verifier's once `verified`) whose primary span is in the root
+/// file, after the source's `#[allow(…)]` comments. Backend codes (AP06xx,
+/// AP07xx, AP09xx) are not registered in this crate, so a pragma naming one
+/// is taken as known and never judged unused here.
+pub fn to_lsp(doc: &Doc, diags: Vec<Diag>, verified: bool) -> Vec<lsp_types::Diagnostic> {
+    let known = |c: &str| {
+        agentpol_core::diag::lookup(c).is_some()
+            || agentpol_verify::codes::VERIFY_CODES
+                .iter()
+                .any(|k| k.code == c)
+            || ["AP06", "AP07", "AP09"].iter().any(|p| c.starts_with(p))
+    };
+    let ran = |c: &str| match c.get(..4) {
+        Some("AP05") => verified,
+        Some("AP06" | "AP07" | "AP08" | "AP09") => false,
+        _ => true,
+    };
+    agentpol_core::diag::suppress::apply(diags, &doc.comp.pragmas, &known, &ran)
         .iter()
         .filter(|d| d.primary.span.file == doc.comp.root)
         .map(|d| convert(doc, d))

@@ -193,7 +193,7 @@ impl Server {
         if let Ok(mut f) = self.findings.lock() {
             f.remove(&key);
         }
-        let diags = diagnostics::to_lsp(doc, &doc.comp.diagnostics);
+        let diags = diagnostics::to_lsp(doc, doc.comp.diagnostics.clone(), false);
         let msg = diagnostics::publish(doc, diags);
         let job = doc.comp.policy.clone().map(|policy| Job {
             uri: key,
@@ -221,8 +221,9 @@ impl Server {
             .ok()
             .and_then(|f| f.get(&done.uri).map(|(_, d)| d.clone()))
             .unwrap_or_default();
-        let mut diags = diagnostics::to_lsp(doc, &doc.comp.diagnostics);
-        diags.extend(diagnostics::to_lsp(doc, &extra));
+        let mut all = doc.comp.diagnostics.clone();
+        all.extend(extra);
+        let diags = diagnostics::to_lsp(doc, all, true);
         let msg = diagnostics::publish(doc, diags);
         self.send(msg);
     }

@@ -161,6 +161,10 @@ pub struct Compilation {
     pub references: Vec<Reference>,
     /// The parse of every file, indexed by [`FileId`] (for the LSP and formatter).
     pub parsed: Vec<ParsedFile>,
+    /// The `#[allow(…)]` comments of every file. They are applied by whoever
+    /// shows the diagnostics ([`crate::diag::suppress::apply`]), after the
+    /// verifier and backends have added theirs.
+    pub pragmas: Vec<crate::diag::suppress::Pragma>,
 }
 
 impl Compilation {
@@ -196,6 +200,12 @@ pub fn compile(root_name: &str, root_text: &str, loader: &dyn Loader) -> Compila
         let definitions = definitions(&ck);
         (policy, ck.diags, ck.refs, definitions)
     };
+    let mut pragmas = Vec::new();
+    for m in &modules {
+        let (p, d) = crate::diag::suppress::pragmas(&m.parsed);
+        pragmas.extend(p);
+        diagnostics.extend(d);
+    }
     sort_and_dedup(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diag::is_error);
     let (policy, partial_policy) = if has_errors {
@@ -212,6 +222,7 @@ pub fn compile(root_name: &str, root_text: &str, loader: &dyn Loader) -> Compila
         definitions,
         diagnostics,
         references,
+        pragmas,
     }
 }
 

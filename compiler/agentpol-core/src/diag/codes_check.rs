@@ -378,4 +378,23 @@ Example:\n\n    expect deny a net connect any \"example.com\" port 443    # erro
 remove the duplicate.\n\n\
 Example:\n\n    fs { allow read, read \"/usr/**\" }    # warning";
 
+
+    UNUSED_ALLOW = "AP0411", "unused-allow",
+        "a `#[allow(CODE)]` that silences nothing",
+        "A `#[allow(CODE)]` comment silences warnings with that code on the item that follows it.\n\
+This one silenced nothing in a run that checks for that code: the warning it was written for\n\
+is gone, or it sits on the wrong item. Stale suppressions would hide the next real warning, so\n\
+they are reported. (`check` does not run the verifier or the backends, so it does not judge\n\
+pragmas for their codes; `verify` and `build` do.)\n\n\
+Example:\n\n    fs {\n      #[allow(AP0502)]\n      allow read \"/srv/**\"    # warning if nothing here is redundant\n    }\n\n\
+Remove the comment.";
+
+    INVALID_ALLOW = "AP0412", "invalid-allow",
+        "a `#[allow` comment that is not a valid suppression",
+        "A comment starting with `#[allow` is read as a suppression: `#[allow(CODE, ...)]` alone on\n\
+the line before the item it applies to (a top-level item, a block, or one rule). This one is\n\
+malformed, names a code that does not exist, names an error (errors cannot be allowed: a policy\n\
+the compiler rejects stays rejected), or is followed by no item.\n\n\
+Example:\n\n    #[allow(AP502)]          # warning: codes have four digits\n    agent a { }\n\n\
+Write the code as `agentpolc explain --list` shows it, or make the line a plain comment.";
 }

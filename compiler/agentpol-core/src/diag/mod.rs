@@ -16,6 +16,7 @@ mod codes_check;
 mod codes_eval;
 mod codes_syntax;
 mod render;
+pub mod suppress;
 
 pub use render::{json_location, render_human, to_json, JsonDiagnostic, JsonLocation};
 
