@@ -516,6 +516,36 @@ fn source_allow_comments_and_deny_warnings() {
     assert!(found.iter().any(|(c, _)| c == "AP0411"), "{found:?}");
 }
 
+/// A finding about a rule of `std` points at the user's `include` (the only
+/// place the user can act on), and `#[allow]` there silences it.
+#[test]
+fn std_findings_point_at_the_include() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = "import std::openclaw\nagent a {\n  home \"/home/a\"\n  include openclaw::baseline\n  fs { allow read \"/home/a/**\" }\n}\n";
+    let policy = write(dir.path(), "p.agentpol", src.as_bytes());
+    let o = agentpolc(&["verify", policy.as_str(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let diags = v["diagnostics"].as_array().unwrap();
+    let redundant: Vec<_> = diags.iter().filter(|d| d["code"] == "AP0502").collect();
+    assert!(!redundant.is_empty(), "{}", text(&o));
+    for d in &redundant {
+        assert_eq!(d["location"]["file"], policy.as_str(), "{d}");
+        assert_eq!(d["location"]["line"], 4, "{d}");
+    }
+    assert!(
+        diags.iter().all(|d| !d["location"]["file"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("std/")),
+        "{}",
+        text(&o)
+    );
+    let allowed = src.replace("  include", "  #[allow(AP0502, AP0506)]\n  include");
+    let policy = write(dir.path(), "q.agentpol", allowed.as_bytes());
+    let o = agentpolc(&["verify", policy.as_str(), "--deny-warnings"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
 /// `test --filter` runs only matching blocks; `--format junit` is well-formed
 /// XML (checked with Python's parser) that escapes the author's names.
 #[test]

@@ -217,6 +217,7 @@ impl<'p> Ctx<'p> {
         let owner = u.who.owner();
         let unk = |why: String| {
             let mut f = Finding {
+                included_via: None,
                 kind: FindingKind::Unknown,
                 severity: FindingKind::Unknown.severity(),
                 owner: owner.clone(),

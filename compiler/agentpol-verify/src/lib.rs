@@ -201,8 +201,34 @@ pub fn verify(policy: &Policy, opts: &Options) -> Report {
             f.severity >= opts.level
                 || matches!(f.kind, FindingKind::Internal | FindingKind::Unknown)
         })
+        .map(|mut f| {
+            f.included_via = included_via(policy, &f);
+            f
+        })
         .collect();
     Report { findings, stats }
+}
+
+/// For a finding about a rule written in `std`: the outermost `include` of
+/// it that the user wrote (the first one outside `std`). A user cannot edit
+/// `std`, so "delete this rule" pointed at `std/…` helped nobody.
+fn included_via(policy: &Policy, f: &Finding) -> Option<agentpol_core::ir::Include> {
+    let in_std = |file: agentpol_core::span::FileId| {
+        policy
+            .files
+            .get(file.0 as usize)
+            .is_some_and(|fi| fi.name.starts_with("std/"))
+    };
+    if !in_std(f.src.span.file) {
+        return None;
+    }
+    let id = &f.rule.as_ref()?.id;
+    let (_, rule) = policy.all_rules().find(|(_, r)| &r.id == id)?;
+    rule.origin
+        .via
+        .iter()
+        .find(|i| !in_std(i.site.span.file))
+        .cloned()
 }
 
 /// The internal-error finding of a job that crashed.
@@ -213,6 +239,7 @@ pub(crate) fn crash(
     msg: String,
 ) -> Finding {
     Finding {
+        included_via: None,
         kind: FindingKind::Internal,
         severity: FindingKind::Internal.severity(),
         owner,

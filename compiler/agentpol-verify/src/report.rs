@@ -2,7 +2,7 @@
 
 use crate::codes;
 use agentpol_core::diag::{CodeInfo, Diag, Severity};
-use agentpol_core::ir::{Effect, RuleId, SourceRef};
+use agentpol_core::ir::{Effect, Include, RuleId, SourceRef};
 use agentpol_core::request::Request;
 use serde::Serialize;
 
@@ -112,18 +112,26 @@ pub struct Finding {
     pub message: String,
     /// For unknown and internal findings: why.
     pub reason: Option<String>,
+    /// When the rule was written in `std` (which the user cannot edit): the
+    /// user's `include` that brought it in. The diagnostic then points there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub included_via: Option<Include>,
 }
 
 impl Finding {
     /// The finding as a diagnostic pointing at the rule and every related rule.
     pub fn to_diag(&self) -> Diag {
         let code = self.kind.code();
+        let at = self
+            .included_via
+            .as_ref()
+            .map_or(self.src.span, |i| i.site.span);
         let mut d = match self.severity {
-            Severity::Error => Diag::error(code, self.src.span, self.message.clone()),
-            Severity::Warning => Diag::warning(code, self.src.span, self.message.clone()),
-            Severity::Info => Diag::info(code, self.src.span, self.message.clone()),
+            Severity::Error => Diag::error(code, at, self.message.clone()),
+            Severity::Warning => Diag::warning(code, at, self.message.clone()),
+            Severity::Info => Diag::info(code, at, self.message.clone()),
         };
-        d = d.label(match self.kind {
+        let label = match self.kind {
             FindingKind::Overridden => "never takes effect",
             FindingKind::Redundant => "changes no decision",
             FindingKind::Vacuous => "matches no request",
@@ -136,7 +144,16 @@ impl Finding {
             FindingKind::AssertionProved => "proved",
             FindingKind::Unknown => "undecided",
             FindingKind::Internal => "verifier bug",
-        });
+        };
+        d = match &self.included_via {
+            None => d.label(label),
+            Some(i) => d
+                .label(format!("brings in {}, whose rule {label}", i.profile))
+                .with_label(
+                    self.src.span,
+                    format!("{label} (in {}, not editable here)", i.profile),
+                ),
+        };
         let role = match self.kind {
             FindingKind::Overridden => "overrides it",
             FindingKind::Redundant => "already matches everything it matches",
@@ -183,6 +200,13 @@ impl Finding {
                 "this is a verifier bug: please report it with the policy and this request".into()
             }
         });
+        if let Some(i) = &self.included_via {
+            d = d.help(format!(
+                "the rule is part of {}, which is not edited here: change your own rules named \
+                 here, or, if this is expected, put `#[allow({})]` on the line before this include",
+                i.profile, code.code
+            ));
+        }
         if let Some(w) = &self.witness {
             d = d.note(format!("for example: {}", request_json(w)));
         }

@@ -281,6 +281,7 @@ impl<'p> Ctx<'p> {
         message: String,
     ) -> Finding {
         Finding {
+            included_via: None,
             kind,
             severity: kind.severity(),
             owner: unit_owner.to_string(),
