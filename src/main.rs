@@ -17,6 +17,7 @@ mod loader;
 mod manifest;
 mod output;
 mod request_io;
+mod sarif;
 mod suppress;
 mod targets;
 

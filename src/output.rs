@@ -2,7 +2,7 @@
 
 use agentpol_core::diag::{self, Diag, Severity};
 use agentpol_core::source::SourceMap;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::io::IsTerminal;
 
 /// Version of every JSON document agentpolc prints (`format_version` field);
@@ -87,76 +87,10 @@ pub fn json_diagnostics(diags: &[Diag], sources: &SourceMap, level: Level) -> Va
     )
 }
 
-/// A SARIF 2.1.0 log with one run of agentpolc.
+/// A SARIF 2.1.0 log with one run of agentpolc (see [`crate::sarif`]).
 pub fn sarif(diags: &[Diag], sources: &SourceMap, level: Level) -> Value {
     let shown: Vec<&Diag> = diags.iter().filter(|d| level.shows(d.severity)).collect();
-    let mut rules: Vec<&'static diag::CodeInfo> = Vec::new();
-    for d in &shown {
-        if !rules.iter().any(|r| r.code == d.code.code) {
-            rules.push(d.code);
-        }
-    }
-    let rule_json: Vec<Value> = rules
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.code,
-                "name": r.name,
-                "shortDescription": { "text": r.summary },
-                "fullDescription": { "text": r.explanation },
-                "helpUri": format!("https://github.com/agentpol/agentpol/blob/main/lang-spec/diagnostics.md#{}", r.code.to_lowercase()),
-            })
-        })
-        .collect();
-    let location = |label: &diag::Label| {
-        let j = diag::json_location(sources, label);
-        json!({
-            "physicalLocation": {
-                "artifactLocation": { "uri": j.file },
-                "region": {
-                    "startLine": j.line.max(1),
-                    "startColumn": j.column.max(1),
-                    "endLine": j.end_line.max(1),
-                    "endColumn": j.end_column.max(1),
-                }
-            },
-            "message": { "text": if label.message.is_empty() { "here".to_string() } else { label.message.clone() } }
-        })
-    };
-    let results: Vec<Value> = shown
-        .iter()
-        .map(|d| {
-            let rule_index = rules
-                .iter()
-                .position(|r| r.code == d.code.code)
-                .unwrap_or(0);
-            json!({
-                "ruleId": d.code.code,
-                "ruleIndex": rule_index,
-                "level": match d.severity {
-                    Severity::Error => "error",
-                    Severity::Warning => "warning",
-                    Severity::Info => "note",
-                },
-                "message": { "text": format!("{}\nhelp: {}", d.message, d.help) },
-                "locations": [location(&d.primary)],
-                "relatedLocations": d.secondary.iter().map(location).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "agentpolc",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/agentpol/agentpol",
-                "rules": rule_json,
-            }},
-            "results": results,
-        }]
-    })
+    crate::sarif::log(&shown, sources)
 }
 
 /// Prints diagnostics in `format`; for JSON, `extra` fields are merged into the document.

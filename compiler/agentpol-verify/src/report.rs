@@ -209,12 +209,28 @@ impl Finding {
         }
         if let Some(w) = &self.witness {
             d = d.note(format!("for example: {}", request_json(w)));
+            if let Ok(v) = serde_json::to_value(w) {
+                d = d.property("witness", v);
+            }
         }
         for w in &self.other_witnesses {
             d = d.note(format!("and: {}", request_json(w)));
         }
+        if !self.other_witnesses.is_empty() {
+            if let Ok(v) = serde_json::to_value(&self.other_witnesses) {
+                d = d.property("other_witnesses", v);
+            }
+        }
         if let Some(r) = &self.reason {
             d = d.note(r.clone());
+        }
+        if let Some(r) = &self.rule {
+            d = d.property("rule", r.id.0.clone().into());
+        }
+        if !self.related.is_empty() {
+            let ids: Vec<serde_json::Value> =
+                self.related.iter().map(|r| r.id.0.clone().into()).collect();
+            d = d.property("related_rules", ids.into());
         }
         d
     }

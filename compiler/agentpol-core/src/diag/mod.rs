@@ -110,6 +110,10 @@ pub struct Diag {
     pub help: String,
     /// Extra free-form notes.
     pub notes: Vec<String>,
+    /// Structured facts for machines (the verifier's witness request, the
+    /// rule ids): shown in JSON and as SARIF property bags, never rendered
+    /// for people (the notes say the same in words).
+    pub properties: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl Diag {
@@ -130,6 +134,7 @@ impl Diag {
             secondary: Vec::new(),
             help: code.summary.to_string(),
             notes: Vec::new(),
+            properties: Default::default(),
         }
     }
 
@@ -172,6 +177,12 @@ impl Diag {
     /// Adds a note.
     pub fn note(mut self, note: impl Into<String>) -> Diag {
         self.notes.push(note.into());
+        self
+    }
+
+    /// Sets a machine-readable property.
+    pub fn property(mut self, key: &str, value: serde_json::Value) -> Diag {
+        self.properties.insert(key.to_owned(), value);
         self
     }
 

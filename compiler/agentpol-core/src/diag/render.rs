@@ -155,6 +155,9 @@ pub struct JsonDiagnostic {
     pub help: String,
     /// Notes.
     pub notes: Vec<String>,
+    /// Machine-readable facts (see [`Diag::properties`]); omitted when empty.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub properties: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The JSON location of a label.
@@ -193,6 +196,7 @@ pub fn to_json(diag: &Diag, sources: &SourceMap) -> JsonDiagnostic {
             .collect(),
         help: diag.help.clone(),
         notes: diag.notes.clone(),
+        properties: diag.properties.clone(),
     }
 }
 
