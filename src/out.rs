@@ -13,8 +13,35 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
 
+thread_local! {
+    /// While set, stdout writes go here instead (see [`capture`]).
+    static CAPTURE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with its stdout collected instead of printed: a command over
+/// several files merges each file's JSON, SARIF or JUnit document into one.
+pub fn capture<T>(f: impl FnOnce() -> T) -> (T, String) {
+    CAPTURE.with(|c| *c.borrow_mut() = Some(String::new()));
+    let out = f();
+    let text = CAPTURE.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    (out, text)
+}
+
 /// Writes to stdout (or stderr), ignoring a closed pipe.
 pub fn write(to_stderr: bool, args: std::fmt::Arguments<'_>) {
+    if !to_stderr {
+        let captured = CAPTURE.with(|c| match c.borrow_mut().as_mut() {
+            Some(buf) => {
+                use std::fmt::Write as _;
+                let _ = buf.write_fmt(args);
+                true
+            }
+            None => false,
+        });
+        if captured {
+            return;
+        }
+    }
     let closed = if to_stderr {
         &STDERR_CLOSED
     } else {

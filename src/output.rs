@@ -5,6 +5,16 @@ use agentpol_core::source::SourceMap;
 use serde_json::Value;
 use std::io::IsTerminal;
 
+impl From<Format> for crate::cmd::multi::Shape {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Human => Self::Human,
+            Format::Json => Self::Json,
+            Format::Sarif => Self::Sarif,
+        }
+    }
+}
+
 /// Version of every JSON document agentpolc prints (`format_version` field);
 /// raised when a field changes meaning or disappears.
 pub const JSON_FORMAT_VERSION: u32 = 1;

@@ -546,6 +546,64 @@ fn std_findings_point_at_the_include() {
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
 
+/// `check`, `test` and `verify` take several files and directories: the
+/// worst exit code wins, and JSON / JUnit stay one document on stdout.
+#[test]
+fn several_files_and_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("policies");
+    std::fs::create_dir_all(sub.join("team")).unwrap();
+    let good = "agent a {\n  home \"/home/a\"\n  fs { allow read \"~/**\" }\n}\ntest \"t\" {\n  expect allow a fs read \"/home/a/x\"\n}\n";
+    write(&sub, "a.agentpol", good.as_bytes());
+    write(
+        &sub.join("team"),
+        "b.agentpol",
+        good.replace("allow a fs", "deny a fs").as_bytes(),
+    );
+    let broken = write(
+        dir.path(),
+        "broken.agentpol",
+        b"agent a {\n  fs { allow reed \"/x\" }\n}\n",
+    );
+    let subdir = sub.to_string_lossy().into_owned();
+
+    let o = agentpolc(&["check", &subdir]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = agentpolc(&["check", &subdir, &broken, "--format", "json"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes: Vec<i64> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["exit_code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, [0, 0, 1], "{v}");
+    assert!(v["files"][2]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("broken.agentpol"));
+
+    // One test fails in team/b: exit 1; the merged JUnit counts both files.
+    let o = agentpolc(&["test", &subdir, "--format", "junit"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let xml = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        xml.contains("<testsuites name=\"agentpol\" tests=\"2\" failures=\"1\">"),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<testsuites").count(), 1, "{xml}");
+
+    let o = agentpolc(&["verify", &subdir, "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"].as_array().unwrap().len(), 2, "{v}");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert_eq!(code(&agentpolc(&["check", empty.to_str().unwrap()])), 2);
+}
+
 /// `test --filter` runs only matching blocks; `--format junit` is well-formed
 /// XML (checked with Python's parser) that escapes the author's names.
 #[test]

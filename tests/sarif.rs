@@ -90,6 +90,18 @@ fn every_command_writes_schema_valid_sarif() {
         let log = valid_log(&o);
         assert_eq!(log["version"], "2.1.0", "{args:?}");
     }
+    // Several files: one log, one run, every file's results.
+    let o = agentpolc(
+        dir.path(),
+        &["check", "p.agentpol", "bad.agentpol", "--format", "sarif"],
+    );
+    let log = valid_log(&o);
+    assert_eq!(log["runs"].as_array().map(Vec::len), Some(1));
+    let uris: Vec<&str> = results(&log)
+        .iter()
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+        .collect();
+    assert!(uris.contains(&"bad.agentpol"), "{uris:?}");
     // The build log carries verifier findings and firewall warnings at once.
     let log = valid_log(&agentpolc(dir.path(), runs[3]));
     let ids: Vec<&str> = results(&log)

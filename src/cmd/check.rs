@@ -2,13 +2,14 @@
 
 use crate::exit;
 use crate::output::{self, Format, Level};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `check`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The policy file.
-    pub file: PathBuf,
+    /// Policy files, or directories searched for `*.agentpol`.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
     /// Output format for diagnostics.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -20,13 +21,19 @@ pub struct Args {
     pub codes: crate::suppress::Flags,
 }
 
-/// Runs `check`.
+/// Runs `check` on every file named.
 pub fn run(args: Args) -> u8 {
     if let Err(msg) = args.codes.validate() {
         eprintln!("error: {msg}");
         return exit::USAGE;
     }
-    let comp = match super::compile_or_exit(&args.file) {
+    super::multi::run(&args.files, false, args.format.into(), |f| {
+        run_file(&args, f)
+    })
+}
+
+fn run_file(args: &Args, file: &Path) -> u8 {
+    let comp = match super::compile_or_exit(file) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -47,7 +54,7 @@ pub fn run(args: Args) -> u8 {
         let status = if counts.errors > 0 { "failed" } else { "ok" };
         eprintln!(
             "check {status}: {} ({} error(s), {} warning(s))",
-            args.file.display(),
+            file.display(),
             counts.errors,
             counts.warnings
         );

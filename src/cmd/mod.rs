@@ -12,6 +12,7 @@ pub mod explain;
 pub mod fmt;
 pub mod gate;
 pub mod lsp;
+pub mod multi;
 pub mod run;
 pub mod status;
 pub mod test;

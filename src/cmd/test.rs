@@ -24,8 +24,9 @@ pub enum TestFormat {
 /// Arguments of `test`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The policy file.
-    pub file: PathBuf,
+    /// Policy files, or directories searched for `*.agentpol`.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: TestFormat,
@@ -36,7 +37,17 @@ pub struct Args {
 
 /// Runs `test`: exit 0 if every expectation holds, 1 otherwise (or if the policy has errors).
 pub fn run(args: Args) -> u8 {
-    let comp = match super::compile_or_exit(&args.file) {
+    let shape = match args.format {
+        TestFormat::Human => super::multi::Shape::Human,
+        TestFormat::Json => super::multi::Shape::Json,
+        TestFormat::Sarif => super::multi::Shape::Sarif,
+        TestFormat::Junit => super::multi::Shape::Junit,
+    };
+    super::multi::run(&args.files, false, shape, |f| run_file(&args, f))
+}
+
+fn run_file(args: &Args, file: &std::path::Path) -> u8 {
+    let comp = match super::compile_or_exit(file) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -18,8 +18,10 @@ use std::path::{Path, PathBuf};
 /// Arguments of `verify`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The policy: a source file, or a build directory (`agentpolc build -o DIR`).
-    pub policy: PathBuf,
+    /// Policies: source files, directories searched for `*.agentpol`, or
+    /// build directories (`agentpolc build -o DIR`, recognised by their manifest).
+    #[arg(required = true)]
+    pub policies: Vec<PathBuf>,
     /// Lowest severity to show (`info` also computes every partial overlap).
     #[arg(long, value_enum, default_value_t)]
     pub level: Level,
@@ -168,13 +170,19 @@ pub fn manifest_section(report: &Report) -> VerifierSection {
     }
 }
 
-/// Runs `verify`.
+/// Runs `verify` on every policy named.
 pub fn run(args: Args) -> u8 {
     if let Err(msg) = args.codes.validate() {
         eprintln!("error: {msg}");
         return exit::USAGE;
     }
-    let loaded = match load(&args.policy) {
+    super::multi::run(&args.policies, true, args.format.into(), |p| {
+        run_one(&args, p)
+    })
+}
+
+fn run_one(args: &Args, path: &std::path::Path) -> u8 {
+    let loaded = match load(path) {
         Ok(l) => l,
         Err(code) => return code,
     };
