@@ -4,6 +4,7 @@
 
 use super::ctx::{Checker, ConstVal, DefId, DefKind, Elem, Interp, SetCtx};
 use super::glob::{parse_path_pattern, PathPat};
+use super::lit::LitError;
 use super::net::{parse_cidr, parse_host, port_range};
 use crate::diag::{codes, Diag};
 use crate::ir::{Host, PortRange};
@@ -203,21 +204,30 @@ impl Checker<'_> {
                 return None;
             }
         };
-        match r {
-            Ok(h) => Some(h),
-            Err(err) => {
-                self.diags.push(err.error_at(e.span()));
-                None
-            }
-        }
+        self.reported(r, e.span())
     }
 
     fn hosts_from_elems(&mut self, elems: &[Elem]) -> Option<Vec<Host>> {
+        self.all_of(elems, Self::host_from_elem)
+    }
+
+    /// The value, or the error reported at `span` and `None`.
+    fn reported<T>(&mut self, r: Result<T, LitError>, span: Span) -> Option<T> {
+        r.map_err(|err| self.diags.push(err.error_at(span))).ok()
+    }
+
+    /// Every element converted by `one`, or `None` when one fails (each is
+    /// tried, so every bad element is reported).
+    fn all_of<T>(
+        &mut self,
+        elems: &[Elem],
+        one: fn(&mut Self, &Elem) -> Option<T>,
+    ) -> Option<Vec<T>> {
         let mut out = Vec::with_capacity(elems.len());
         let mut ok = true;
         for e in elems {
-            match self.host_from_elem(e) {
-                Some(h) => out.push(h),
+            match one(self, e) {
+                Some(x) => out.push(x),
                 None => ok = false,
             }
         }
@@ -281,25 +291,11 @@ impl Checker<'_> {
                 return None;
             }
         };
-        match r {
-            Ok(p) => Some(p),
-            Err(err) => {
-                self.diags.push(err.error_at(e.span()));
-                None
-            }
-        }
+        self.reported(r, e.span())
     }
 
     fn ports_from_elems(&mut self, elems: &[Elem]) -> Option<Vec<PortRange>> {
-        let mut out = Vec::with_capacity(elems.len());
-        let mut ok = true;
-        for e in elems {
-            match self.port_from_elem(e) {
-                Some(p) => out.push(p),
-                None => ok = false,
-            }
-        }
-        ok.then_some(out)
+        self.all_of(elems, Self::port_from_elem)
     }
 
     /// `port ...` of a `net` rule: `None` = any port.
