@@ -9,7 +9,7 @@ use super::net::{parse_cidr, parse_host, port_range};
 use crate::diag::{codes, Diag};
 use crate::ir::{Host, PortRange};
 use crate::span::Span;
-use crate::syntax::ast::Expr;
+use crate::syntax::ast::{Expr, QualName};
 use std::rc::Rc;
 
 impl Checker<'_> {
@@ -207,6 +207,19 @@ impl Checker<'_> {
         self.reported(r, e.span())
     }
 
+    /// The `const` or `set` named by `q`, read in `ctx`; a name of another
+    /// kind is reported (`what`: what the place wants, e.g. "a port or a set of ports").
+    fn named(&mut self, module: usize, q: &QualName, ctx: SetCtx, what: &str) -> Option<Interp> {
+        let def = self.resolve(module, q, &[DefKind::Const, DefKind::Set])?;
+        match self.kind(def) {
+            Some(DefKind::Const | DefKind::Set) => self.interp_named(def, ctx),
+            _ => {
+                self.wrong_kind(q.span, def, what, "");
+                None
+            }
+        }
+    }
+
     fn hosts_from_elems(&mut self, elems: &[Elem]) -> Option<Vec<Host>> {
         self.all_of(elems, Self::host_from_elem)
     }
@@ -247,18 +260,9 @@ impl Checker<'_> {
                 .host_from_elem(&Elem::Ip(ip.node.clone(), ip.span))
                 .map(|h| Some(vec![h])),
             Expr::Name(q) => {
-                let def = self.resolve(module, q, &[DefKind::Const, DefKind::Set])?;
-                match self.kind(def) {
-                    Some(DefKind::Const | DefKind::Set) => {
-                        match self.interp_named(def, SetCtx::Hosts)? {
-                            Interp::Hosts(h) => Some(Some(h.as_ref().clone())),
-                            _ => None,
-                        }
-                    }
-                    _ => {
-                        self.wrong_kind(q.span, def, "a host or a set of hosts", "");
-                        None
-                    }
+                match self.named(module, q, SetCtx::Hosts, "a host or a set of hosts")? {
+                    Interp::Hosts(h) => Some(Some(h.as_ref().clone())),
+                    _ => None,
                 }
             }
             Expr::Set(lit) => {
@@ -309,18 +313,9 @@ impl Checker<'_> {
                 .port_from_elem(&Elem::Range(lo.node, hi.node, *span))
                 .map(|p| Some(vec![p])),
             Expr::Name(q) => {
-                let def = self.resolve(module, q, &[DefKind::Const, DefKind::Set])?;
-                match self.kind(def) {
-                    Some(DefKind::Const | DefKind::Set) => {
-                        match self.interp_named(def, SetCtx::Ports)? {
-                            Interp::Ports(p) => Some(Some(p.as_ref().clone())),
-                            _ => None,
-                        }
-                    }
-                    _ => {
-                        self.wrong_kind(q.span, def, "a port or a set of ports", "");
-                        None
-                    }
+                match self.named(module, q, SetCtx::Ports, "a port or a set of ports")? {
+                    Interp::Ports(p) => Some(Some(p.as_ref().clone())),
+                    _ => None,
                 }
             }
             Expr::Set(lit) => {
