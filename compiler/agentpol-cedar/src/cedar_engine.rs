@@ -19,8 +19,8 @@ use agentpol_core::eval::request_check::ParamValue;
 use agentpol_core::eval::RequestError;
 use agentpol_core::ir::{Action, Effect, ParamType, RuleId, Value};
 use agentpol_core::request::{Decision, MatchedRule, Request};
-use agentpol_decide::prepare::{self, ArgVal, Body, Catalog, PathVal, Prepared};
-use agentpol_decide::{describe, verb, DecisionEngine};
+use agentpol_decide::prepare::{self, ArgVal, Body, Catalog, PathVal, Prepared, ToolCall};
+use agentpol_decide::{verb, DecisionEngine};
 use cedar_policy::{
     Authorizer, Context, Entities, EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet,
     RestrictedExpression, Schema, ValidationMode, Validator,
@@ -134,17 +134,24 @@ impl CedarEngine {
     /// policies pass strict validation, the entities conform, and every
     /// policy's `@id` maps to a rule of the metadata or a gate.
     pub fn from_files(files: &CedarFiles) -> Result<CedarEngine, LoadError> {
-        let meta: Meta = serde_json::from_str(&files.meta)
+        // The version first: another version's file may not have this one's shape.
+        #[derive(serde::Deserialize)]
+        struct Version {
+            encoding_version: u32,
+        }
+        let version: Version = serde_json::from_str(&files.meta)
             .map_err(|e| LoadError::new("agentpol-cedar.json", e))?;
-        if meta.encoding_version != ENCODING_VERSION {
+        if version.encoding_version != ENCODING_VERSION {
             return Err(LoadError::new(
                 "agentpol-cedar.json",
                 format!(
                     "encoding version {} (this agentpolc reads {ENCODING_VERSION})",
-                    meta.encoding_version
+                    version.encoding_version
                 ),
             ));
         }
+        let meta: Meta = serde_json::from_str(&files.meta)
+            .map_err(|e| LoadError::new("agentpol-cedar.json", e))?;
         if meta.max_segments != MAX_SEGMENTS || meta.max_args != MAX_ARGS {
             return Err(LoadError::new(
                 "agentpol-cedar.json",
@@ -307,10 +314,7 @@ impl CedarEngine {
             }
         };
         let action_key = match &p.body {
-            Body::Tool { tool, .. } => {
-                let t = self.cat.tool(*tool).ok_or_else(|| internal("tool index"))?;
-                action_name(Action::Call, Some(&t.name))
-            }
+            Body::Tool(call) => action_name(Action::Call, Some(&call.sig.name)),
             b => action_name(b.action(), None),
         };
         let action = self
@@ -385,15 +389,16 @@ impl CedarEngine {
                 (euid(&self.types.endpoint, &id), Vec::new())
             }
             Body::Env { var } => (euid(&self.types.env, var), Vec::new()),
-            Body::Tool {
-                tool,
-                args,
-                params,
-                tainted,
-                contains_secret,
-            } => {
+            Body::Tool(
+                call @ ToolCall {
+                    sig,
+                    args,
+                    params,
+                    tainted,
+                    ..
+                },
+            ) => {
                 is_tool = true;
-                let sig = self.cat.tool(*tool).ok_or_else(|| internal("tool index"))?;
                 let a = sig
                     .args
                     .iter()
@@ -436,9 +441,11 @@ impl CedarEngine {
                         (
                             "contains_secret".to_string(),
                             CVal::Set(
-                                contains_secret
+                                self.meta
+                                    .secret_vars
                                     .iter()
-                                    .map(|v| CVal::Str((*v).to_string()))
+                                    .filter(|v| call.contains_secret(v))
+                                    .map(|v| CVal::Str(v.clone()))
                                     .collect(),
                             ),
                         ),
@@ -788,12 +795,12 @@ impl DecisionEngine for CedarEngine {
             if gates.is_empty() {
                 format!(
                     "default deny: no Cedar permit matches {}",
-                    describe(&self.cat, &p)
+                    p.body.describe()
                 )
             } else {
                 format!(
                     "default deny: the agent itself does not permit {} (Cedar gate {})",
-                    describe(&self.cat, &p),
+                    p.body.describe(),
                     gates.join(", ")
                 )
             }

@@ -143,7 +143,7 @@ impl<'p> Encoder<'p> {
     }
 
     fn location(&self, rule: &Rule) -> String {
-        agentpol_location(self.policy, rule)
+        agentpol_core::eval::location(self.policy, &rule.src)
     }
 
     fn ill_formed(&mut self, rule: &Rule, what: &str) {
@@ -441,16 +441,6 @@ impl<'p> Encoder<'p> {
             );
         }
     }
-}
-
-/// `file:line:col`.
-fn agentpol_location(policy: &Policy, rule: &Rule) -> String {
-    let file = policy
-        .files
-        .get(rule.src.span.file.0 as usize)
-        .map(|f| f.name.as_str())
-        .unwrap_or("<unknown file>");
-    format!("{file}:{}:{}", rule.src.line, rule.src.col)
 }
 
 /// A rule's condition (everything but principal and action) in Cedar.

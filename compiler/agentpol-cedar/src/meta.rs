@@ -7,12 +7,14 @@ use agentpol_core::backend::LossEntry;
 use agentpol_core::ir::{
     Action, Effect, FileInfo, Matcher, ParamSig, Policy, RuleId, SourceRef, ToolSig,
 };
-use agentpol_decide::prepare::{owner_name, param_read, CatalogParts};
+use agentpol_decide::prepare::{owner_name, param_read, CatalogParts, ParamRead};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the encoding (the files' shapes and the query protocol).
-pub const ENCODING_VERSION: u32 = 1;
+/// 2: `required_params` entries name the first rule that reads the param
+/// (so an unbound param is reported alike by every engine).
+pub const ENCODING_VERSION: u32 = 2;
 
 /// The metadata file written next to the Cedar files.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,9 +35,10 @@ pub struct Meta {
     pub tools: Vec<ToolSig>,
     /// Param declarations.
     pub params: Vec<ParamSig>,
-    /// Params each owner's rules read, per tool, in rule order: a request by
-    /// that owner (or by one of the agent's skills) must bind them.
-    pub required_params: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Params each owner's rules read, per tool, in rule order, each with
+    /// the first rule that reads it: a request by that owner (or by one of
+    /// the agent's skills) must bind them.
+    pub required_params: BTreeMap<String, BTreeMap<String, Vec<ParamRead>>>,
     /// Params in each tool action's Cedar context (read by some rule of any
     /// owner); the caller fills the ones its own owners do not read with a
     /// neutral value.

@@ -129,6 +129,23 @@ fn ap0604_bad_artifacts() {
     insta::assert_snapshot!("AP0604", render(&d, &sources));
 }
 
+/// A metadata file of another encoding version is refused for its version,
+/// even when its shape is not this version's (v1 listed required params as
+/// bare names; v2 names the rule reading each).
+#[test]
+fn ap0604_other_encoding_version() {
+    let (_, _, mut files) = openclaw_files();
+    let mut meta: serde_json::Value = serde_json::from_str(&files.meta).expect("meta is JSON");
+    meta["encoding_version"] = serde_json::json!(1);
+    meta["required_params"] = serde_json::json!({"openclaw": {"send_email": ["contacts"]}});
+    files.meta = meta.to_string();
+    let e = CedarEngine::from_files(&files).expect_err("another version is refused");
+    assert_eq!(
+        e.message, "encoding version 1 (this agentpolc reads 2)",
+        "{e:?}"
+    );
+}
+
 #[test]
 fn ap0605_evaluation_failed() {
     let (_, _, mut files) = openclaw_files();

@@ -3,26 +3,15 @@
 //! Before the linear matcher the first took 4–28 s and the second ran past
 //! 60 s; both are now bounded by a few passes over the input.
 
+use agentpol_core::check::misc::parse_like;
 use agentpol_core::eval::matching::{glob_matches, like_matches};
-use agentpol_core::ir::{Glob, LikePattern, LikePiece, Piece, Segment};
+use agentpol_core::ir::{Glob, LikePattern, Piece, Segment};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 
-/// A `like` pattern from text where every `*` is a star (no escapes needed here).
+/// A `like` pattern from its text, parsed by the checker's parser.
 fn like(text: &str) -> LikePattern {
-    let mut pieces = Vec::new();
-    for (i, lit) in text.split('*').enumerate() {
-        if i > 0 {
-            pieces.push(LikePiece::Star);
-        }
-        if !lit.is_empty() {
-            pieces.push(LikePiece::Lit(lit.to_string()));
-        }
-    }
-    LikePattern {
-        pattern: text.to_string(),
-        pieces,
-    }
+    parse_like(text).expect("a valid like pattern")
 }
 
 fn bench(c: &mut Criterion) {

@@ -14,7 +14,7 @@ use agentpol_core::syntax::parse;
 use criterion::{criterion_group, Criterion, Throughput};
 use std::hint::black_box;
 
-#[path = "../tests/common/gen.rs"]
+#[path = "../tests/support/gen.rs"]
 mod gen;
 
 fn bench(c: &mut Criterion) {

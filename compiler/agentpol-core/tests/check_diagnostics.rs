@@ -1,11 +1,11 @@
 //! Every checker diagnostic code, rendered as users see it (insta snapshots),
 //! one small source per code.
 
-mod check_support;
+mod support;
 
 use agentpol_core::diag::codes::CHECK_CODES;
 use agentpol_core::diag::Severity;
-use check_support::{codes, compile_fixture, rendered};
+use support::check::{codes, compile_fixture, rendered};
 
 /// `(snapshot name, code the case must produce, fixture)`. A fixture may hold
 /// several files separated by `//- NAME` lines; the first is the root.

@@ -2,10 +2,10 @@
 //! rule's own normalised text and its index among identical rules, and on
 //! nothing else in the file.
 
-mod check_support;
+mod support;
 
-use check_support::clean;
 use std::collections::BTreeSet;
+use support::check::clean;
 
 const BASE: &str = r#"const W = "/srv/w"
 tool send(to: string, n: int)
@@ -195,7 +195,7 @@ fn ids_in_order(root: &str, files: &[(String, String)]) -> Vec<String> {
     let p = c
         .policy
         .as_ref()
-        .unwrap_or_else(|| panic!("{}\n{root}", check_support::rendered(&c)));
+        .unwrap_or_else(|| panic!("{}\n{root}", support::check::rendered(&c)));
     p.all_rules().map(|(_, r)| r.id.0.clone()).collect()
 }
 

@@ -2,7 +2,7 @@
 //! (insta JSON snapshots), plus targeted checks of the lowering rules of
 //! semantics.md (`~` per agent, includes, secrets, DNF, assertions, tests).
 
-mod check_support;
+mod support;
 
 use agentpol_core::check::DefinitionKind;
 use agentpol_core::ir::{
@@ -10,7 +10,7 @@ use agentpol_core::ir::{
     UrlField, Value,
 };
 use agentpol_core::request::Resource;
-use check_support::{clean, codes, compile_fixture};
+use support::check::{clean, codes, compile_fixture};
 
 const LIB: &str = r#"//- root.agentpol
 version 1
@@ -481,7 +481,7 @@ fn definitions_and_partial_ir_survive_errors() {
     // An editor navigates a file while it has errors: the definitions table
     // and the IR built so far are kept (issue 9, point 6).
     let text = "version 1\nconst W = \"/srv\"\ntool send(to: string)\nprofile p { fs { allow read \"/usr/**\" } }\nagent a {\n  home \"/home/a\"\n  include p\n  fs { allow read \"${W}/**\" }\n  fs { allow read nope }\n}\n";
-    let c = check_support::compile_fixture(text);
+    let c = support::check::compile_fixture(text);
     assert!(c.has_errors(), "`nope` is undefined");
     assert!(c.policy.is_none());
     let partial = c.partial_policy.as_ref().expect("partial IR kept");
@@ -512,7 +512,7 @@ fn definitions_and_partial_ir_survive_errors() {
     assert!(text[agent.item_span.range()].starts_with("agent a {"));
 
     // Without errors: the policy, and no second copy.
-    let ok = check_support::compile_fixture(&text.replace("  fs { allow read nope }\n", ""));
+    let ok = support::check::compile_fixture(&text.replace("  fs { allow read nope }\n", ""));
     assert!(ok.policy.is_some() && ok.partial_policy.is_none());
     assert_eq!(ok.definitions.len(), 4);
 }

@@ -2,11 +2,11 @@
 //! the stack, and fails closed with a diagnostic. (Timing is measured by the
 //! `check` bench, not here.)
 
-mod check_support;
+mod support;
 
 use agentpol_core::check::testgen::generate_policy;
 use agentpol_core::source::{MemoryLoader, NoFiles};
-use check_support::{clean, codes, compile_fixture, rendered};
+use support::check::{clean, codes, compile_fixture, rendered};
 
 #[test]
 fn generated_policies_are_valid() {

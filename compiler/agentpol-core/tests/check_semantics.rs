@@ -1,10 +1,10 @@
 //! Name resolution, modules, references, skill escalation and other checker
 //! rules, each checked on a small fixture.
 
-mod check_support;
+mod support;
 
 use agentpol_core::ir::{Host, Matcher};
-use check_support::{clean, codes, compile_fixture, rendered};
+use support::check::{clean, codes, compile_fixture, rendered};
 
 #[test]
 fn references_point_at_definitions() {

@@ -1,11 +1,9 @@
 //! Decisions (semantics.md §1, §4–§7) on hand-built IR.
 
-mod eval_common;
-
 use agentpol_core::eval::{decide, evaluate};
 use agentpol_core::ir::*;
 use agentpol_core::request::Resource;
-use eval_common::*;
+use agentpol_testkit::ir_build::*;
 use serde_json::json;
 
 use Action::*;

@@ -1,14 +1,12 @@
 //! Every request error: its code, field, and rendered text (insta snapshots).
 
-mod eval_common;
-
 use agentpol_core::diag::render_human;
 use agentpol_core::eval::{decide, evaluate, parse_request, RequestError};
 use agentpol_core::ir::*;
 use agentpol_core::request::{Request, Resource};
 use agentpol_core::source::SourceMap;
 use agentpol_core::span::Span;
-use eval_common::*;
+use agentpol_testkit::ir_build::*;
 
 /// The policy all requests here are checked against.
 fn fixture() -> Policy {

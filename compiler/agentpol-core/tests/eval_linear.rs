@@ -4,13 +4,11 @@
 //! elementary tests stay within a fixed ratio of the input length. Steps are
 //! counted, not timed, so the bound is exact and machine-independent.
 
-mod eval_common;
-
 use agentpol_core::eval::matching::{
     glob_matches, glob_matches_counted, like_matches, like_matches_counted, Steps,
 };
 use agentpol_core::ir::{Glob, LikePattern, LikePiece, Piece, Segment};
-use eval_common::{glob, like};
+use agentpol_testkit::ir_build::{glob, like};
 use proptest::prelude::*;
 
 // ---- the old backtracking matcher, the reference on small inputs ----

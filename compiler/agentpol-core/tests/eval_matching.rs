@@ -1,10 +1,8 @@
 //! The matching primitives against the examples of `lang-spec/semantics.md`.
 
-mod eval_common;
-
 use agentpol_core::eval::matching::*;
 use agentpol_core::ir::*;
-use eval_common::*;
+use agentpol_testkit::ir_build::*;
 use std::net::IpAddr;
 
 fn ip(s: &str) -> IpAddr {

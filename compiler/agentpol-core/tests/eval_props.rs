@@ -2,13 +2,11 @@
 //! matchers against an independent regex translation, and algebraic laws of
 //! decisions (deny monotonicity, skill intersection, order independence).
 
-mod eval_common;
-
 use agentpol_core::eval::evaluate;
 use agentpol_core::eval::matching::{domain_matches, glob_matches, host_matches, like_matches};
 use agentpol_core::ir::*;
 use agentpol_core::request::Request;
-use eval_common::*;
+use agentpol_testkit::ir_build::*;
 use proptest::prelude::*;
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -1,13 +1,11 @@
 //! `test` blocks: run_tests and the AP0850 diagnostic.
 
-mod eval_common;
-
 use agentpol_core::diag::render_human;
 use agentpol_core::eval::tests::{failure_diag, run_tests};
 use agentpol_core::ir::*;
 use agentpol_core::source::SourceMap;
 use agentpol_core::span::{FileId, Span};
-use eval_common::*;
+use agentpol_testkit::ir_build::*;
 use serde_json::json;
 
 const SOURCE: &str = r#"agent a {

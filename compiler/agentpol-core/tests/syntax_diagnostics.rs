@@ -1,9 +1,9 @@
 //! Every syntax diagnostic code, rendered as users see it (insta snapshots).
 
-mod common;
+mod support;
 
 use agentpol_core::diag::codes::SYNTAX_CODES;
-use common::{codes, render_diags};
+use support::syntax::{codes, render_diags};
 
 /// `(snapshot name, code the case must produce, source)`.
 const CASES: &[(&str, &str, &str)] = &[

@@ -1,12 +1,12 @@
 //! Parse tests for every construct of lang-spec/grammar.md. Snapshots show
 //! the tree with each span replaced by the source text it covers.
 
-mod common;
+mod support;
 
 use agentpol_core::span::FileId;
 use agentpol_core::syntax::ast::*;
 use agentpol_core::syntax::parse;
-use common::{codes, dump};
+use support::syntax::{codes, dump};
 
 macro_rules! snap {
     ($name:ident, $src:expr) => {

@@ -3,14 +3,14 @@
 //! Tests run on threads with the default 2 MiB stack, so a recursion over a
 //! deep tree would crash them.
 
-mod common;
+mod support;
 
 use agentpol_core::format::format_source;
 use agentpol_core::span::FileId;
 use agentpol_core::syntax::ast::{Cond, Expr, Item, Member};
 use agentpol_core::syntax::{parse, same_modulo_spans, MAX_NESTING};
-use common::gen::big_policy;
 use proptest::prelude::*;
+use support::gen::big_policy;
 
 fn codes(text: &str) -> Vec<&'static str> {
     parse(FileId(0), text)

@@ -9,7 +9,8 @@
 //! fail-closed deny every enforcer should act on.
 
 use agentpol_core::eval::RequestError;
-use agentpol_core::ir::{Effect, Policy};
+pub use agentpol_core::eval::{error_decision, verb};
+use agentpol_core::ir::Policy;
 use agentpol_core::request::{Decision, Request};
 
 /// Something that decides requests.
@@ -26,24 +27,6 @@ pub trait DecisionEngine {
             Ok(d) => d,
             Err(e) => error_decision(&e),
         }
-    }
-}
-
-/// The fail-closed deny for a request error.
-pub fn error_decision(e: &RequestError) -> Decision {
-    let at = if e.field.is_empty() {
-        String::new()
-    } else {
-        format!(" at {}", e.field)
-    };
-    Decision {
-        effect: Effect::Deny,
-        deciding: Vec::new(),
-        matched: Vec::new(),
-        reason: format!(
-            "denied (fail closed): the request cannot be decided: {} [{}{at}]",
-            e.message, e.code.code
-        ),
     }
 }
 
@@ -67,15 +50,5 @@ impl DecisionEngine for EvalEngine {
 
     fn decide(&self, request: &Request) -> Result<Decision, RequestError> {
         agentpol_core::eval::evaluate(&self.policy, request)
-    }
-}
-
-/// How a reason names the deciding rules' effect ("allowed by r1 (...)"):
-/// every engine words its reasons alike.
-pub fn verb(effect: Effect) -> &'static str {
-    match effect {
-        Effect::Allow => "allowed by",
-        Effect::Ask => "needs a human's approval: ask by",
-        Effect::Deny => "denied by",
     }
 }

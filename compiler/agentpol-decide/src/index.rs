@@ -17,7 +17,7 @@
 //! the differential tests hold the index to that on every request.
 
 use crate::engine::{verb, DecisionEngine};
-use crate::prepare::{self, owner_name, ArgVal, Body, Catalog, PathVal, Prepared};
+use crate::prepare::{self, owner_name, ArgVal, Body, Catalog, PathVal, Prepared, ToolCall};
 use agentpol_core::eval::request_check::ParamValue;
 use agentpol_core::eval::RequestError;
 use agentpol_core::ir::{
@@ -222,7 +222,7 @@ impl DecisionEngine for IndexEngine {
         };
         let reason = if deciding.is_empty() {
             let name = |o: usize| self.owner_names.get(o).map(String::as_str).unwrap_or("");
-            let what = describe(&self.cat, &req);
+            let what = req.body.describe();
             match (skill_owner, &skill) {
                 (Some(so), Some(s)) if s.is_empty() && agent.is_empty() => format!(
                     "default deny: no rule of agent {} or of skill {} matches {what}",
@@ -251,42 +251,6 @@ impl DecisionEngine for IndexEngine {
             matched: pick(&all),
             reason,
         })
-    }
-}
-
-/// The request in words, for reasons (argument values are never shown:
-/// some are secrets).
-pub fn describe(cat: &Catalog, req: &Prepared<'_>) -> String {
-    match &req.body {
-        Body::Fs { action, path } => format!("fs {} {}", action.as_str(), path.path),
-        Body::Exec { path, args: [] } => format!("exec {}", path.path),
-        Body::Exec { path, args } => format!("exec {} with args {args:?}", path.path),
-        Body::Net {
-            action,
-            proto,
-            raw_addr: addr,
-            domain,
-            port,
-            ..
-        } => {
-            let proto = match proto {
-                Proto::Tcp => "tcp",
-                Proto::Udp => "udp",
-                Proto::Any => "any",
-            };
-            let peer = match (domain, addr) {
-                (Some(d), Some(a)) => format!(" {d} ({a})"),
-                (Some(d), None) => format!(" {d}"),
-                (None, Some(a)) => format!(" {a}"),
-                (None, None) => String::new(),
-            };
-            format!("net {} {proto}{peer} port {port}", action.as_str())
-        }
-        Body::Tool { tool, .. } => format!(
-            "tool {}",
-            cat.tool(*tool).map(|t| t.name.as_str()).unwrap_or("?")
-        ),
-        Body::Env { var } => format!("env {var}"),
     }
 }
 
@@ -421,8 +385,8 @@ impl OwnerIndex {
                     out.extend_from_slice(v);
                 }
             }
-            Body::Tool { tool, .. } => {
-                if let Some(ti) = self.tools.get(*tool) {
+            Body::Tool(call) => {
+                if let Some(ti) = self.tools.get(call.tool) {
                     ti.lookup(req, out)?;
                 }
             }
@@ -964,7 +928,7 @@ impl ToolIndex {
     }
 
     fn lookup(&self, req: &Prepared<'_>, out: &mut Vec<u32>) -> Result<(), RequestError> {
-        let Body::Tool { args, .. } = &req.body else {
+        let Body::Tool(ToolCall { args, .. }) = &req.body else {
             return Ok(());
         };
         let mut cand: Vec<u32> = Vec::new();
@@ -1054,16 +1018,15 @@ fn unbound(name: &str) -> RequestError {
 }
 
 fn holds(t: &CTest, req: &Prepared<'_>) -> Result<bool, RequestError> {
-    let Body::Tool {
+    let Body::Tool(call) = &req.body else {
+        return Ok(false);
+    };
+    let ToolCall {
         args,
         params,
         tainted,
-        contains_secret,
         ..
-    } = &req.body
-    else {
-        return Ok(false);
-    };
+    } = call;
     let scalar = |s: &CScalar| -> Result<Value, RequestError> {
         match s {
             CScalar::Lit(v) => Ok(v.clone()),
@@ -1129,7 +1092,7 @@ fn holds(t: &CTest, req: &Prepared<'_>) -> Result<bool, RequestError> {
             _ => false,
         },
         CTest::Tainted(name) => tainted.iter().any(|t| t == name),
-        CTest::ContainsSecret(var) => contains_secret.iter().any(|v| v == var),
+        CTest::ContainsSecret(var) => call.contains_secret(var),
     })
 }
 

@@ -2,18 +2,19 @@
 //! that need no backend.
 //!
 //! ```text
-//! Request ──prepare (Catalog)──▶ Prepared ──▶ IndexEngine (the compiled decision index)
-//!                                        └──▶ agentpol-cedar's CedarEngine
-//! Request ──agentpol_core::eval──────────────▶ EvalEngine (the reference evaluator)
+//! Request ──prepare (core's validator, Catalog as scope)──▶ Prepared ──▶ IndexEngine (the compiled decision index)
+//!                                                                  └──▶ agentpol-cedar's CedarEngine
+//! Request ──agentpol_core::eval (the same validator, Policy as scope)──▶ EvalEngine (the reference evaluator)
 //!
 //! every engine: DecisionEngine::decide(&Request) -> Result<Decision, RequestError>
 //! ```
 //!
 //! * [`prepare()`]: validates a request against a [`Catalog`] (agents,
-//!   skills, tools, params) and types its values; the index and the Cedar
-//!   engine decide only [`Prepared`] requests, so both refuse exactly the
-//!   same requests. The checks, limits and wording come from
-//!   `agentpol_core::eval::request_check`, which the evaluator uses too.
+//!   skills, tools, params, built once, with hash lookups) and types its
+//!   values. The validator is core's `agentpol_core::eval::validate`, which
+//!   the evaluator runs with the policy as its scope: one validator, one
+//!   [`Prepared`] form, so every engine refuses exactly the same requests
+//!   with the same words.
 //! * [`DecisionEngine`]: one interface; [`EvalEngine`] and [`IndexEngine`]
 //!   here, `CedarEngine` in `agentpol-cedar`.
 //!
@@ -31,5 +32,5 @@ mod index;
 pub mod prepare;
 
 pub use engine::{error_decision, verb, DecisionEngine, EvalEngine};
-pub use index::{describe, BuildError, IndexEngine};
+pub use index::{BuildError, IndexEngine};
 pub use prepare::{owner_name, prepare, Catalog, Prepared};

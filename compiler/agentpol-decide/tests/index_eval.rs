@@ -1,11 +1,7 @@
 //! The index against the evaluator, without Cedar: the whole decision
-//! (effect, rule lists, reason) or the same error (code, field, help, and the
-//! message, but for AP0808) must come out, because both validate with the
-//! same checks and wording and the index only narrows which rules it looks at.
-//!
-//! AP0808 (a param a rule reads is unbound) is worded differently on
-//! purpose: the index finds it while validating, before any rule is matched,
-//! so it names the owner; the evaluator finds it at the rule and names it.
+//! (effect, rule lists, reason) or the same error (code, field, message and
+//! help) must come out, because both validate with core's one validator and
+//! the index only narrows which rules it looks at.
 //!
 //! The three-engine differential test (with Cedar) is in `agentpol-cedar`.
 
@@ -27,14 +23,7 @@ fn index_and_evaluator_agree_on_random_policies() {
                     decided += 1;
                 }
                 (Err(i), Err(e)) => {
-                    assert_eq!(
-                        (i.code.code, &i.field, &i.help),
-                        (e.code.code, &e.field, &e.help),
-                        "errors differ for {shown}"
-                    );
-                    if i.code.code != "AP0808" {
-                        assert_eq!(i.message, e.message, "messages differ for {shown}");
-                    }
+                    assert_eq!(i, e, "errors differ for {shown}");
                     refused += 1;
                 }
                 (i, e) => panic!(
@@ -61,4 +50,49 @@ fn a_request_error_is_a_fail_closed_deny() {
     assert_eq!(d.effect, agentpol_core::ir::Effect::Deny);
     assert!(d.reason.starts_with("denied (fail closed)"), "{}", d.reason);
     assert!(d.reason.contains("AP0802"), "{}", d.reason);
+}
+
+/// An unbound param (AP0808) is reported alike by the index and the
+/// evaluator: the same rule named, so the same fail-closed reason.
+#[test]
+fn an_unbound_param_is_worded_alike() {
+    use agentpol_core::ir::{ArgType, ParamType, SetOperand, Test};
+    use agentpol_testkit::policy_gen::{arg, atom, tool, PolicyBuilder, Who};
+    let mut b = PolicyBuilder::new("test.agentpol");
+    b.tool("send", &[("to", ArgType::String)])
+        .param("payees", ParamType::SetString)
+        .agent("a");
+    b.rule(
+        Who::Agent("a"),
+        agentpol_core::ir::Effect::Allow,
+        agentpol_core::ir::Action::Call,
+        tool(
+            "send",
+            vec![atom(
+                false,
+                Test::In {
+                    lhs: arg("to"),
+                    set: SetOperand::Param("payees".into()),
+                },
+            )],
+        ),
+    );
+    let policy = b.build();
+    let req: agentpol_core::request::Request = serde_json::from_value(serde_json::json!({
+        "agent": "a", "kind": "tool", "tool": "send", "args": {"to": "x"}
+    }))
+    .expect("a well-formed request");
+    let index = IndexEngine::new(&policy).expect("the index builds");
+    let eval = EvalEngine::new(policy);
+    let (i, e) = (index.decide(&req), eval.decide(&req));
+    let (Err(i), Err(e)) = (&i, &e) else {
+        panic!("both must refuse: index {i:?}, eval {e:?}");
+    };
+    assert_eq!(i.code.code, "AP0808");
+    assert_eq!(i, e);
+    assert!(i.message.contains("but rule "), "{}", i.message);
+    assert_eq!(
+        index.decide_or_deny(&req).reason,
+        eval.decide_or_deny(&req).reason
+    );
 }

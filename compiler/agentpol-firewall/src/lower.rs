@@ -767,40 +767,30 @@ impl Cx<'_> {
             .iter()
             .map(|a| Host::Cidr(IpNet::from(*a)))
             .collect();
-        for (n, action) in [Action::Connect, Action::Sendto].into_iter().enumerate() {
-            rules.push(Rule {
-                id: RuleId(format!("{}/net/dns-resolvers.{}", agent.name, n + 1)),
-                effect: Effect::Allow,
-                action,
-                matcher: Matcher::Net {
-                    proto: Proto::Any,
-                    hosts: Some(resolver_hosts.clone()),
-                    ports: Some(vec![PortRange {
-                        lo: DNS_PORT,
-                        hi: DNS_PORT,
-                    }]),
-                },
-                src: agent.src,
-                origin: Origin::default(),
-            });
-        }
-        for (n, action) in [Action::Connect, Action::Sendto].into_iter().enumerate() {
-            rules.push(Rule {
-                id: RuleId(format!("{}/net/dns-guard.{}", agent.name, n + 1)),
-                effect: Effect::Deny,
-                action,
-                matcher: Matcher::Net {
-                    proto: Proto::Any,
-                    hosts: Some(others.clone()),
-                    ports: Some(vec![PortRange {
-                        lo: DNS_PORT,
-                        hi: DNS_PORT,
-                    }]),
-                },
-                src: agent.src,
-                origin: Origin::default(),
-            });
-        }
+        // DNS (TCP and UDP, port 53) to `hosts`: one rule for connect, one for sendto.
+        let dns = |name: &str, effect: Effect, hosts: &[Host]| {
+            [Action::Connect, Action::Sendto]
+                .into_iter()
+                .enumerate()
+                .map(move |(n, action)| Rule {
+                    id: RuleId(format!("{}/net/{name}.{}", agent.name, n + 1)),
+                    effect,
+                    action,
+                    matcher: Matcher::Net {
+                        proto: Proto::Any,
+                        hosts: Some(hosts.to_vec()),
+                        ports: Some(vec![PortRange {
+                            lo: DNS_PORT,
+                            hi: DNS_PORT,
+                        }]),
+                    },
+                    src: agent.src,
+                    origin: Origin::default(),
+                })
+                .collect::<Vec<Rule>>()
+        };
+        rules.extend(dns("dns-resolvers", Effect::Allow, &resolver_hosts));
+        rules.extend(dns("dns-guard", Effect::Deny, &others));
     }
 }
 

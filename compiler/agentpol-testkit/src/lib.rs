@@ -3,7 +3,9 @@
 //! production crate ships test helpers.
 
 pub mod build_dir;
+pub mod ir_build;
 pub mod net_fixture;
 pub mod policy_gen;
 pub mod verify_build;
+#[cfg(feature = "verify")]
 pub mod verify_gen;

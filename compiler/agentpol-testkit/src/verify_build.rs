@@ -6,50 +6,14 @@
 //! accept only well-formed input and say what is wrong otherwise.
 
 use agentpol_core::ir::{
-    Action, Agent, ArgSig, ArgType, Effect, FileInfo, Glob, LikePattern, LikePiece, Matcher,
-    Origin, ParamSig, ParamType, Policy, Rule, RuleId, Scope, Skill, SourceRef, ToolSig,
-    IR_VERSION,
+    Action, Agent, ArgSig, ArgType, Effect, FileInfo, Matcher, Origin, ParamSig, ParamType, Policy,
+    Rule, RuleId, Scope, Skill, SourceRef, ToolSig, IR_VERSION,
 };
 use agentpol_core::span::{FileId, Span};
 
-/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\*` escapes),
-/// parsed by the checker's own glob parser. Panics on a pattern the language
-/// rejects: that is a bug in the caller's hand-written IR.
-#[allow(clippy::panic)]
-pub fn glob(pattern: &str) -> Glob {
-    agentpol_core::check::glob::parse_glob(pattern)
-        .unwrap_or_else(|e| panic!("bad test glob {pattern:?}: {}", e.message))
-}
-
-/// Parses a Cedar `like` pattern (`*` any run, `\*` a literal star).
-pub fn like(pattern: &str) -> LikePattern {
-    let mut pieces = Vec::new();
-    let mut lit = String::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' => {
-                if !lit.is_empty() {
-                    pieces.push(LikePiece::Lit(std::mem::take(&mut lit)));
-                }
-                pieces.push(LikePiece::Star);
-            }
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    lit.push(n);
-                }
-            }
-            c => lit.push(c),
-        }
-    }
-    if !lit.is_empty() {
-        pieces.push(LikePiece::Lit(lit));
-    }
-    LikePattern {
-        pattern: pattern.to_string(),
-        pieces,
-    }
-}
+/// Globs and `like` patterns from their text, parsed by the checker's own
+/// parsers (the same helpers as [`crate::policy_gen`]'s).
+pub use crate::policy_gen::{glob, like};
 
 /// A source position on line `line` of file 0 (spans are 10 bytes per line).
 pub fn src(line: u32) -> SourceRef {

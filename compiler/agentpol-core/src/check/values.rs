@@ -4,11 +4,12 @@
 
 use super::ctx::{Checker, ConstVal, DefId, DefKind, Elem, Interp, SetCtx};
 use super::glob::{parse_path_pattern, PathPat};
+use super::lit::LitError;
 use super::net::{parse_cidr, parse_host, port_range};
 use crate::diag::{codes, Diag};
 use crate::ir::{Host, PortRange};
 use crate::span::Span;
-use crate::syntax::ast::Expr;
+use crate::syntax::ast::{Expr, QualName};
 use std::rc::Rc;
 
 impl Checker<'_> {
@@ -203,21 +204,43 @@ impl Checker<'_> {
                 return None;
             }
         };
-        match r {
-            Ok(h) => Some(h),
-            Err(err) => {
-                self.diags.push(err.error_at(e.span()));
+        self.reported(r, e.span())
+    }
+
+    /// The `const` or `set` named by `q`, read in `ctx`; a name of another
+    /// kind is reported (`what`: what the place wants, e.g. "a port or a set of ports").
+    fn named(&mut self, module: usize, q: &QualName, ctx: SetCtx, what: &str) -> Option<Interp> {
+        let def = self.resolve(module, q, &[DefKind::Const, DefKind::Set])?;
+        match self.kind(def) {
+            Some(DefKind::Const | DefKind::Set) => self.interp_named(def, ctx),
+            _ => {
+                self.wrong_kind(q.span, def, what, "");
                 None
             }
         }
     }
 
     fn hosts_from_elems(&mut self, elems: &[Elem]) -> Option<Vec<Host>> {
+        self.all_of(elems, Self::host_from_elem)
+    }
+
+    /// The value, or the error reported at `span` and `None`.
+    fn reported<T>(&mut self, r: Result<T, LitError>, span: Span) -> Option<T> {
+        r.map_err(|err| self.diags.push(err.error_at(span))).ok()
+    }
+
+    /// Every element converted by `one`, or `None` when one fails (each is
+    /// tried, so every bad element is reported).
+    fn all_of<T>(
+        &mut self,
+        elems: &[Elem],
+        one: fn(&mut Self, &Elem) -> Option<T>,
+    ) -> Option<Vec<T>> {
         let mut out = Vec::with_capacity(elems.len());
         let mut ok = true;
         for e in elems {
-            match self.host_from_elem(e) {
-                Some(h) => out.push(h),
+            match one(self, e) {
+                Some(x) => out.push(x),
                 None => ok = false,
             }
         }
@@ -237,18 +260,9 @@ impl Checker<'_> {
                 .host_from_elem(&Elem::Ip(ip.node.clone(), ip.span))
                 .map(|h| Some(vec![h])),
             Expr::Name(q) => {
-                let def = self.resolve(module, q, &[DefKind::Const, DefKind::Set])?;
-                match self.kind(def) {
-                    Some(DefKind::Const | DefKind::Set) => {
-                        match self.interp_named(def, SetCtx::Hosts)? {
-                            Interp::Hosts(h) => Some(Some(h.as_ref().clone())),
-                            _ => None,
-                        }
-                    }
-                    _ => {
-                        self.wrong_kind(q.span, def, "a host or a set of hosts", "");
-                        None
-                    }
+                match self.named(module, q, SetCtx::Hosts, "a host or a set of hosts")? {
+                    Interp::Hosts(h) => Some(Some(h.as_ref().clone())),
+                    _ => None,
                 }
             }
             Expr::Set(lit) => {
@@ -281,25 +295,11 @@ impl Checker<'_> {
                 return None;
             }
         };
-        match r {
-            Ok(p) => Some(p),
-            Err(err) => {
-                self.diags.push(err.error_at(e.span()));
-                None
-            }
-        }
+        self.reported(r, e.span())
     }
 
     fn ports_from_elems(&mut self, elems: &[Elem]) -> Option<Vec<PortRange>> {
-        let mut out = Vec::with_capacity(elems.len());
-        let mut ok = true;
-        for e in elems {
-            match self.port_from_elem(e) {
-                Some(p) => out.push(p),
-                None => ok = false,
-            }
-        }
-        ok.then_some(out)
+        self.all_of(elems, Self::port_from_elem)
     }
 
     /// `port ...` of a `net` rule: `None` = any port.
@@ -313,18 +313,9 @@ impl Checker<'_> {
                 .port_from_elem(&Elem::Range(lo.node, hi.node, *span))
                 .map(|p| Some(vec![p])),
             Expr::Name(q) => {
-                let def = self.resolve(module, q, &[DefKind::Const, DefKind::Set])?;
-                match self.kind(def) {
-                    Some(DefKind::Const | DefKind::Set) => {
-                        match self.interp_named(def, SetCtx::Ports)? {
-                            Interp::Ports(p) => Some(Some(p.as_ref().clone())),
-                            _ => None,
-                        }
-                    }
-                    _ => {
-                        self.wrong_kind(q.span, def, "a port or a set of ports", "");
-                        None
-                    }
+                match self.named(module, q, SetCtx::Ports, "a port or a set of ports")? {
+                    Interp::Ports(p) => Some(Some(p.as_ref().clone())),
+                    _ => None,
                 }
             }
             Expr::Set(lit) => {

@@ -18,16 +18,18 @@ pub mod matching;
 mod parse;
 pub mod request_check;
 pub mod tests;
-mod validate;
+pub mod validate;
 mod wildcard;
 
 use crate::diag::{codes, CodeInfo};
-use crate::ir::{Effect, Matcher, Policy, Rule, Scalar, SetOperand, Test, Value};
+use crate::ir::{
+    Effect, FileInfo, Matcher, Policy, Rule, Scalar, SetOperand, SourceRef, Test, Value,
+};
 use crate::request::{Decision, MatchedRule, Request};
 use request_check::ParamValue;
 use std::collections::BTreeSet;
 use std::fmt;
-use validate::{ArgValue, Checked, ToolCall};
+use validate::{ArgVal, Body, ToolCall};
 
 pub use parse::parse_request;
 
@@ -113,19 +115,24 @@ pub fn pointer(key: &str) -> String {
 /// result is the higher of the two decisions. A request that cannot be
 /// interpreted is an `Err`; every engine must treat it as deny.
 pub fn evaluate(policy: &Policy, request: &Request) -> Result<Decision, RequestError> {
-    let (agent, skill, req) = validate::check_request(policy, request)?;
-    if let Checked::Tool(call) = &req {
-        let skill_rules = skill.map(|s| s.rules.as_slice()).unwrap_or(&[]);
-        check_params_bound(policy, agent.rules.iter().chain(skill_rules), call)?;
-    }
+    let prepared = validate::prepare(policy, request)?;
+    let agent = policy
+        .agents
+        .get(prepared.agent)
+        .ok_or_else(|| internal("agent index"))?;
+    let skill = match prepared.skill {
+        Some(s) => Some(agent.skills.get(s).ok_or_else(|| internal("skill index"))?),
+        None => None,
+    };
+    let req = &prepared.body;
 
-    let agent_side = decide_side(policy, &agent.rules, agent.name.clone(), &req)?;
+    let agent_side = decide_side(policy, &agent.rules, agent.name.clone(), req)?;
     let skill_side = match skill {
         Some(s) => Some(decide_side(
             policy,
             &s.rules,
             format!("{}.{}", agent.name, s.name),
-            &req,
+            req,
         )?),
         None => None,
     };
@@ -151,7 +158,7 @@ pub fn evaluate(policy: &Policy, request: &Request) -> Result<Decision, RequestE
         &deciding,
         &agent_side,
         skill_side.as_ref(),
-        &req,
+        req,
     );
     Ok(Decision {
         effect,
@@ -164,27 +171,45 @@ pub fn evaluate(policy: &Policy, request: &Request) -> Result<Decision, RequestE
 /// Like [`evaluate`], but fail closed: a request error becomes a deny whose
 /// reason states the error. What every enforcer should call.
 pub fn decide(policy: &Policy, request: &Request) -> Decision {
-    match evaluate(policy, request) {
-        Ok(d) => d,
-        Err(e) => Decision {
-            effect: Effect::Deny,
-            deciding: Vec::new(),
-            matched: Vec::new(),
-            reason: error_reason(&e),
-        },
-    }
+    evaluate(policy, request).unwrap_or_else(|e| error_decision(&e))
 }
 
-/// The reason of a fail-closed deny.
-fn error_reason(e: &RequestError) -> String {
+/// The fail-closed deny for a request error: every engine's
+/// (`DecisionEngine::decide_or_deny` in `agentpol-decide` calls this).
+pub fn error_decision(e: &RequestError) -> Decision {
     let at = if e.field.is_empty() {
         String::new()
     } else {
         format!(" at {}", e.field)
     };
-    format!(
-        "denied (fail closed): the request cannot be decided: {} [{}{at}]",
-        e.message, e.code.code
+    Decision {
+        effect: Effect::Deny,
+        deciding: Vec::new(),
+        matched: Vec::new(),
+        reason: format!(
+            "denied (fail closed): the request cannot be decided: {} [{}{at}]",
+            e.message, e.code.code
+        ),
+    }
+}
+
+/// How a reason names the deciding rules' effect ("allowed by r1 (...)"):
+/// every engine words its reasons alike.
+pub fn verb(effect: Effect) -> &'static str {
+    match effect {
+        Effect::Allow => "allowed by",
+        Effect::Ask => "needs a human's approval: ask by",
+        Effect::Deny => "denied by",
+    }
+}
+
+/// An error for an index the validator gave that does not exist (a bug).
+fn internal(what: &str) -> RequestError {
+    RequestError::new(
+        &codes::ILL_FORMED_IR,
+        "",
+        format!("internal: {what} out of range"),
+        "this is a bug: report it with the policy and the request",
     )
 }
 
@@ -200,7 +225,7 @@ fn decide_side(
     policy: &Policy,
     rules: &[Rule],
     owner: String,
-    req: &Checked<'_>,
+    req: &Body<'_>,
 ) -> Result<Side, RequestError> {
     let mut matched = Vec::new();
     for rule in rules {
@@ -227,9 +252,14 @@ fn decide_side(
 }
 
 /// `path:line:col` of a source position.
-pub fn location(policy: &Policy, src: &crate::ir::SourceRef) -> String {
-    let file = policy
-        .files
+pub fn location(policy: &Policy, src: &SourceRef) -> String {
+    location_in(&policy.files, src)
+}
+
+/// `path:line:col` of a source position, with the file names in `files`
+/// (indexed by `SourceRef.file`): for engines that keep the file table alone.
+pub fn location_in(files: &[FileInfo], src: &SourceRef) -> String {
+    let file = files
         .get(src.span.file.0 as usize)
         .map(|f| f.name.as_str())
         .unwrap_or("<unknown file>");
@@ -251,15 +281,10 @@ fn reason(
     deciding: &[MatchedRule],
     agent: &Side,
     skill: Option<&Side>,
-    req: &Checked<'_>,
+    req: &Body<'_>,
 ) -> String {
     if !deciding.is_empty() {
-        let verb = match effect {
-            Effect::Allow => "allowed by",
-            Effect::Ask => "needs a human's approval: ask by",
-            Effect::Deny => "denied by",
-        };
-        return format!("{verb} {}", rule_list(policy, deciding));
+        return format!("{} {}", verb(effect), rule_list(policy, deciding));
     }
     let what = req.describe();
     match skill {
@@ -286,70 +311,11 @@ fn ill_formed(policy: &Policy, rule: &Rule, what: &str) -> RequestError {
 }
 
 fn unbound_param(name: &str, rule: &Rule, policy: &Policy) -> RequestError {
-    RequestError::new(
-        &codes::REQUEST_UNBOUND_PARAM,
-        format!("/params/{}", pointer(name)),
-        format!(
-            "param `{name}` is not bound, but rule {} ({}) reads it",
-            rule.id,
-            location(policy, &rule.src)
-        ),
-        format!("bind it in the request's `params`, e.g. \"params\": {{\"{name}\": ...}}"),
-    )
-}
-
-/// Does the rule apply to the tool being called?
-fn tool_rule_applies(rule: &Rule, call: &ToolCall<'_>) -> bool {
-    match &rule.matcher {
-        Matcher::Tool { tool, .. } => {
-            rule.action == crate::ir::Action::Call
-                && tool.as_ref().is_none_or(|t| *t == call.sig.name)
-        }
-        _ => false,
-    }
-}
-
-/// Every param a relevant rule reads must be bound, whether or not the
-/// evaluation happens to reach it (semantics.md §6).
-fn check_params_bound<'r>(
-    policy: &Policy,
-    rules: impl Iterator<Item = &'r Rule>,
-    call: &ToolCall<'_>,
-) -> Result<(), RequestError> {
-    for rule in rules {
-        let Matcher::Tool { conditions, .. } = &rule.matcher else {
-            continue;
-        };
-        if !tool_rule_applies(rule, call) {
-            continue;
-        }
-        for atom in conditions {
-            let param = match &atom.test {
-                Test::Eq {
-                    rhs: Scalar::Param(p),
-                    ..
-                }
-                | Test::Cmp {
-                    rhs: Scalar::Param(p),
-                    ..
-                } => p,
-                Test::In {
-                    set: SetOperand::Param(p),
-                    ..
-                } => p,
-                _ => continue,
-            };
-            // Undeclared params are the IR's fault; evaluation reports them.
-            if policy.param(param).is_some() && !call.params.contains_key(param.as_str()) {
-                return Err(unbound_param(param, rule, policy));
-            }
-        }
-    }
-    Ok(())
+    validate::unbound_param(name, &rule.id, &location(policy, &rule.src))
 }
 
 /// Does the rule match the (validated) request?
-fn rule_matches(policy: &Policy, rule: &Rule, req: &Checked<'_>) -> Result<bool, RequestError> {
+fn rule_matches(policy: &Policy, rule: &Rule, req: &Body<'_>) -> Result<bool, RequestError> {
     if rule.action != req.action() {
         return Ok(false);
     }
@@ -362,11 +328,11 @@ fn rule_matches(policy: &Policy, rule: &Rule, req: &Checked<'_>) -> Result<bool,
     }
     use matching::{args_match, glob_matches, host_matches, port_matches, proto_matches};
     Ok(match (&rule.matcher, req) {
-        (Matcher::Fs { globs }, Checked::Fs { path, .. }) => {
-            globs.iter().any(|g| glob_matches(g, path))
+        (Matcher::Fs { globs }, Body::Fs { path, .. }) => {
+            globs.iter().any(|g| glob_matches(g, path.path))
         }
-        (Matcher::Exec { binaries, args }, Checked::Exec { path, args: argv }) => {
-            binaries.iter().any(|g| glob_matches(g, path))
+        (Matcher::Exec { binaries, args }, Body::Exec { path, args: argv }) => {
+            binaries.iter().any(|g| glob_matches(g, path.path))
                 && args.as_ref().is_none_or(|p| args_match(p, argv))
         }
         (
@@ -375,9 +341,9 @@ fn rule_matches(policy: &Policy, rule: &Rule, req: &Checked<'_>) -> Result<bool,
                 hosts,
                 ports,
             },
-            Checked::Net {
+            Body::Net {
                 proto: req_proto,
-                addr,
+                raw_addr: addr,
                 domain,
                 port,
                 ..
@@ -389,8 +355,8 @@ fn rule_matches(policy: &Policy, rule: &Rule, req: &Checked<'_>) -> Result<bool,
                     .is_none_or(|hs| hs.iter().any(|h| host_matches(h, *addr, domain.as_deref())))
                 && ports.as_ref().is_none_or(|ps| port_matches(ps, *port))
         }
-        (Matcher::Tool { conditions, .. }, Checked::Tool(call)) => {
-            if !tool_rule_applies(rule, call) {
+        (Matcher::Tool { conditions, .. }, Body::Tool(call)) => {
+            if !validate::tool_rule_applies(rule, &call.sig.name) {
                 return Ok(false);
             }
             // Every atom is evaluated (no short-circuit) so that an ill-formed
@@ -413,7 +379,7 @@ fn rule_matches(policy: &Policy, rule: &Rule, req: &Checked<'_>) -> Result<bool,
             }
             all
         }
-        (Matcher::Env { vars }, Checked::Env { var }) => vars.iter().any(|v| v == var),
+        (Matcher::Env { vars }, Body::Env { var }) => vars.iter().any(|v| v == var),
         _ => {
             return Err(ill_formed(
                 policy,
@@ -445,14 +411,14 @@ enum Operand<'v> {
 }
 
 fn operand<'v>(op: &crate::ir::Operand, call: &'v ToolCall<'_>) -> Result<Operand<'v>, AtomError> {
-    let Some(arg) = call.args.get(op.arg.as_str()) else {
+    let Some(arg) = call.arg(&op.arg) else {
         return Err(AtomError::IllFormed(format!(
             "it reads argument `{}`, which tool `{}` does not declare",
             op.arg, call.sig.name
         )));
     };
     Ok(match (arg, op.field) {
-        (ArgValue::Url(u), Some(field)) => match matching::url_field(u, field) {
+        (ArgVal::Url(u), Some(field)) => match matching::url_field(&u.url, field) {
             Some(v) => Operand::Value(v),
             None => Operand::Absent,
         },
@@ -462,11 +428,11 @@ fn operand<'v>(op: &crate::ir::Operand, call: &'v ToolCall<'_>) -> Result<Operan
                 op.arg
             )))
         }
-        (ArgValue::Str(s), None) => Operand::Value(Value::Str((*s).to_string())),
-        (ArgValue::Int(i), None) => Operand::Value(Value::Int(*i)),
-        (ArgValue::Bool(b), None) => Operand::Value(Value::Bool(*b)),
-        (ArgValue::Url(_), None) => Operand::Url,
-        (ArgValue::Path(p), None) => Operand::Path(p),
+        (ArgVal::Str(s), None) => Operand::Value(Value::Str((*s).to_string())),
+        (ArgVal::Int(i), None) => Operand::Value(Value::Int(*i)),
+        (ArgVal::Bool(b), None) => Operand::Value(Value::Bool(*b)),
+        (ArgVal::Url(_), None) => Operand::Url,
+        (ArgVal::Path(p), None) => Operand::Path(p.path),
     })
 }
 
@@ -582,8 +548,8 @@ fn test_holds(test: &Test, call: &ToolCall<'_>) -> Result<bool, AtomError> {
             ))),
         },
         Test::HostIn { lhs, hosts } => {
-            let url = match (call.args.get(lhs.arg.as_str()), lhs.field) {
-                (Some(ArgValue::Url(u)), Some(crate::ir::UrlField::Host)) => u,
+            let url = match (call.arg(&lhs.arg), lhs.field) {
+                (Some(ArgVal::Url(u)), Some(crate::ir::UrlField::Host)) => &u.url,
                 _ => {
                     return Err(AtomError::IllFormed(format!(
                         "its host test reads `{}`, which is not the host of a url argument",
@@ -609,17 +575,6 @@ fn test_holds(test: &Test, call: &ToolCall<'_>) -> Result<bool, AtomError> {
             }
             Ok(call.tainted.iter().any(|t| t == arg))
         }
-        Test::ContainsSecret { var, .. } => {
-            // An absent (or empty) variable cannot be contained (semantics.md §7).
-            let Some(secret) = call.secrets.get(var).filter(|s| !s.is_empty()) else {
-                return Ok(false);
-            };
-            // string, url and path arguments are JSON strings; the value as
-            // given, before any normalisation, is what the tool would receive.
-            Ok(call
-                .raw_args
-                .values()
-                .any(|v| v.as_str().is_some_and(|s| s.contains(secret.as_str()))))
-        }
+        Test::ContainsSecret { var, .. } => Ok(call.contains_secret(var)),
     }
 }

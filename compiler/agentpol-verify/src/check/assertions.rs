@@ -3,7 +3,7 @@
 //! forbidden effect (AP0508), replayed in the evaluator; or a proof (AP0509).
 
 use super::ask::{Answer, Inconclusive, Question};
-use super::{schema, Ctx, Dec, RInfo, Side, Unit};
+use super::{related, schema, Ctx, Dec, RInfo, Side, Unit};
 use crate::formula::{matcher_formula, Part, F};
 use crate::prune::may_overlap;
 use crate::report::{Finding, FindingKind, RuleRef};
@@ -219,16 +219,7 @@ impl<'p> Ctx<'p> {
                                     d.effect
                                 ),
                             );
-                            f.related = d
-                                .deciding
-                                .iter()
-                                .filter_map(|m| {
-                                    own.iter()
-                                        .chain(&ag)
-                                        .find(|x| x.2.id == m.id)
-                                        .map(|x| x.2.clone())
-                                })
-                                .collect();
+                            f.related = related(&d, own.iter().chain(&ag).map(|x| &x.2));
                             f.witness = Some(req.clone());
                             Ok(f)
                         }

@@ -198,6 +198,18 @@ impl Side {
 /// A combined decision: the max over sides.
 pub(crate) struct Dec(Vec<Side>);
 
+/// The rules that decided `d`, looked up by id in `pool`: a finding's
+/// `related` rules.
+pub(crate) fn related<'r>(
+    d: &agentpol_core::request::Decision,
+    pool: impl Iterator<Item = &'r RuleRef> + Clone,
+) -> Vec<RuleRef> {
+    d.deciding
+        .iter()
+        .filter_map(|m| pool.clone().find(|r| r.id == m.id).cloned())
+        .collect()
+}
+
 pub(crate) fn side_of(rules: &[(Effect, Bool)]) -> Side {
     Side::of(rules)
 }

@@ -2,7 +2,7 @@
 //! explicitly refuse to read (AP0507).
 
 use super::super::ask::{Answer, Inconclusive, Question, STATE_LIMIT};
-use super::super::{Ctx, RInfo, Unit};
+use super::super::{related, Ctx, RInfo, Unit};
 use super::fs_on;
 use crate::formula::{Atom, Slot, F};
 use crate::prune::glob_may_overlap;
@@ -112,16 +112,7 @@ impl<'p> Ctx<'p> {
                                 format!("rule {} allows executing binaries matching {}, all of which the fs rules of {owner} forbid reading", r.rule.id, g.pattern)
                             },
                         );
-                        f.related = fd
-                            .deciding
-                            .iter()
-                            .filter_map(|m| {
-                                ro.iter()
-                                    .chain(&ra)
-                                    .find(|x| x.2.id == m.id)
-                                    .map(|x| x.2.clone())
-                            })
-                            .collect();
+                        f.related = related(&fd, ro.iter().chain(&ra).map(|x| &x.2));
                         f.witness = Some(req.clone());
                         f.other_witnesses = vec![read];
                         Ok(f)

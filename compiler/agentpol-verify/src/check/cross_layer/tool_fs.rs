@@ -5,7 +5,7 @@
 //! undoes `deny read "~/.ssh/**"`.
 
 use super::super::ask::{Answer, Inconclusive, Question, STATE_LIMIT};
-use super::super::{Ctx, RInfo, Unit};
+use super::super::{related, Ctx, RInfo, Unit};
 use super::fs_on;
 use crate::formula::Slot;
 use crate::report::{Finding, FindingKind};
@@ -102,16 +102,7 @@ impl<'p> Ctx<'p> {
                         r.rule.id
                     ),
                 );
-                f.related = fd
-                    .deciding
-                    .iter()
-                    .filter_map(|m| {
-                        ro.iter()
-                            .chain(&ra)
-                            .find(|x| x.2.id == m.id)
-                            .map(|x| x.2.clone())
-                    })
-                    .collect();
+                f.related = related(&fd, ro.iter().chain(&ra).map(|x| &x.2));
                 f.witness = Some(req.clone());
                 f.other_witnesses = vec![read.clone()];
                 Ok(f)

@@ -1,12 +1,11 @@
-//! Helpers shared by the syntax and formatter tests.
+//! Helpers shared by the syntax and formatter tests: parse one file, render
+//! its diagnostics, dump its tree with spans.
 #![allow(dead_code)]
 
 use agentpol_core::diag::render_human;
 use agentpol_core::source::SourceMap;
 use agentpol_core::span::FileId;
 use agentpol_core::syntax::{parse, ParsedFile};
-
-pub mod gen;
 
 /// Parses `text` as file 0 of a fresh source map.
 pub fn parse0(text: &str) -> (SourceMap, ParsedFile) {

@@ -1,50 +1,18 @@
-//! Hand-built IR for the evaluator's tests (the checker is tested elsewhere;
-//! these tests must not depend on it).
-#![allow(dead_code)]
+//! Hand-built IR and requests, one function a rule or request: the
+//! evaluator's tests build their policies with these (they must not depend
+//! on the checker), and so can any other engine's tests.
+//!
+//! Globs, `like` patterns, domains and plain operands come from
+//! [`crate::policy_gen`] (one parser each: the checker's).
 
 use agentpol_core::ir::*;
 use agentpol_core::request::{Request, Resource};
 use agentpol_core::span::{FileId, Span};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A glob from canonical text (`/a/**/*.pem`, `/x/[a-c]?`, `\*` escapes),
-/// parsed by the checker's own glob parser.
-pub fn glob(pattern: &str) -> Glob {
-    agentpol_core::check::glob::parse_glob(pattern)
-        .unwrap_or_else(|e| panic!("bad test glob {pattern:?}: {}", e.message))
-}
+pub use crate::policy_gen::{arg, domain, glob, like, url_part};
 
-/// A Cedar `like` pattern: `*` a star, `\*` a literal star.
-pub fn like(pattern: &str) -> LikePattern {
-    let mut pieces = Vec::new();
-    let mut lit = String::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => lit.push(chars.next().expect("dangling escape")),
-            '*' => {
-                if !lit.is_empty() {
-                    pieces.push(LikePiece::Lit(std::mem::take(&mut lit)));
-                }
-                pieces.push(LikePiece::Star);
-            }
-            c => lit.push(c),
-        }
-    }
-    if !lit.is_empty() {
-        pieces.push(LikePiece::Lit(lit));
-    }
-    LikePattern {
-        pattern: pattern.to_string(),
-        pieces,
-    }
-}
-
-/// `api.github.com` or `*.github.com`.
-pub fn domain(text: &str) -> Host {
-    Host::Domain(domain_pat(text))
-}
-
+/// A domain pattern: `api.github.com` or `*.github.com`.
 pub fn domain_pat(text: &str) -> DomainPattern {
     match text.strip_prefix("*.") {
         Some(rest) => DomainPattern {
@@ -58,10 +26,12 @@ pub fn domain_pat(text: &str) -> DomainPattern {
     }
 }
 
+/// A CIDR host (panics on a malformed one).
 pub fn cidr(text: &str) -> Host {
     Host::Cidr(text.parse().expect("test CIDR"))
 }
 
+/// A source position in file 0 at `line:col`.
 pub fn src(line: u32, col: u32) -> SourceRef {
     SourceRef {
         span: Span {
@@ -74,6 +44,7 @@ pub fn src(line: u32, col: u32) -> SourceRef {
     }
 }
 
+/// A rule with a source line derived from its id.
 pub fn rule(id: &str, effect: Effect, action: Action, matcher: Matcher) -> Rule {
     // A distinct, deterministic line per id keeps reasons readable in snapshots.
     let line = id.bytes().map(u32::from).sum::<u32>() % 97 + 1;
@@ -87,6 +58,7 @@ pub fn rule(id: &str, effect: Effect, action: Action, matcher: Matcher) -> Rule 
     }
 }
 
+/// An fs rule over `globs`.
 pub fn fs(id: &str, effect: Effect, action: Action, globs: &[&str]) -> Rule {
     rule(
         id,
@@ -98,6 +70,7 @@ pub fn fs(id: &str, effect: Effect, action: Action, globs: &[&str]) -> Rule {
     )
 }
 
+/// An exec rule: `binaries`, and an argument pattern (`like` items, `..` rest).
 pub fn exec(id: &str, effect: Effect, binaries: &[&str], args: Option<(&[&str], bool)>) -> Rule {
     rule(
         id,
@@ -113,6 +86,7 @@ pub fn exec(id: &str, effect: Effect, binaries: &[&str], args: Option<(&[&str], 
     )
 }
 
+/// A net rule.
 pub fn net(
     id: &str,
     effect: Effect,
@@ -137,6 +111,7 @@ pub fn net(
     )
 }
 
+/// A tool rule (`None`: any tool).
 pub fn tool_rule(id: &str, effect: Effect, tool: Option<&str>, conditions: Vec<Atom>) -> Rule {
     rule(
         id,
@@ -149,6 +124,7 @@ pub fn tool_rule(id: &str, effect: Effect, tool: Option<&str>, conditions: Vec<A
     )
 }
 
+/// An env rule over `vars`.
 pub fn env_rule(id: &str, effect: Effect, vars: &[&str]) -> Rule {
     rule(
         id,
@@ -160,6 +136,7 @@ pub fn env_rule(id: &str, effect: Effect, vars: &[&str]) -> Rule {
     )
 }
 
+/// A positive atom.
 pub fn atom(test: Test) -> Atom {
     Atom {
         negated: false,
@@ -167,6 +144,7 @@ pub fn atom(test: Test) -> Atom {
     }
 }
 
+/// A negated atom.
 pub fn not(test: Test) -> Atom {
     Atom {
         negated: true,
@@ -174,28 +152,17 @@ pub fn not(test: Test) -> Atom {
     }
 }
 
-pub fn arg(name: &str) -> Operand {
-    Operand {
-        arg: name.to_string(),
-        field: None,
-    }
-}
-
-pub fn url_part(name: &str, field: UrlField) -> Operand {
-    Operand {
-        arg: name.to_string(),
-        field: Some(field),
-    }
-}
-
+/// A string value.
 pub fn s(v: &str) -> Value {
     Value::Str(v.to_string())
 }
 
+/// A literal set operand.
 pub fn set(items: &[Value]) -> SetOperand {
     SetOperand::Lit(items.iter().cloned().collect::<BTreeSet<_>>())
 }
 
+/// A tool signature.
 pub fn tool_sig(name: &str, args: &[(&str, ArgType)]) -> ToolSig {
     ToolSig {
         name: name.to_string(),
@@ -212,6 +179,7 @@ pub fn tool_sig(name: &str, args: &[(&str, ArgType)]) -> ToolSig {
     }
 }
 
+/// A param declaration.
 pub fn param_sig(name: &str, ty: ParamType) -> ParamSig {
     ParamSig {
         name: name.to_string(),
@@ -220,6 +188,7 @@ pub fn param_sig(name: &str, ty: ParamType) -> ParamSig {
     }
 }
 
+/// A skill with its rules.
 pub fn skill(name: &str, rules: Vec<Rule>) -> Skill {
     Skill {
         name: name.to_string(),
@@ -228,6 +197,7 @@ pub fn skill(name: &str, rules: Vec<Rule>) -> Skill {
     }
 }
 
+/// An agent (home `/home/agent`) with its rules and skills.
 pub fn agent(name: &str, rules: Vec<Rule>, skills: Vec<Skill>) -> Agent {
     Agent {
         name: name.to_string(),
@@ -243,6 +213,7 @@ pub fn agent(name: &str, rules: Vec<Rule>, skills: Vec<Skill>) -> Agent {
     }
 }
 
+/// A policy of `agents` from one file, `test.agentpol`.
 pub fn policy(agents: Vec<Agent>) -> Policy {
     Policy {
         ir_version: IR_VERSION,
@@ -264,6 +235,7 @@ pub fn one_agent(rules: Vec<Rule>) -> Policy {
     policy(vec![agent("a", rules, Vec::new())])
 }
 
+/// An fs request.
 pub fn fs_req(agent: &str, action: Action, path: &str) -> Request {
     Request {
         agent: agent.into(),
@@ -275,11 +247,13 @@ pub fn fs_req(agent: &str, action: Action, path: &str) -> Request {
     }
 }
 
+/// The request, made by skill `skill`.
 pub fn skill_req(mut r: Request, skill: &str) -> Request {
     r.skill = Some(skill.into());
     r
 }
 
+/// An exec request.
 pub fn exec_req(agent: &str, path: &str, args: &[&str]) -> Request {
     Request {
         agent: agent.into(),
@@ -291,6 +265,7 @@ pub fn exec_req(agent: &str, path: &str, args: &[&str]) -> Request {
     }
 }
 
+/// A net request (`addr` parsed; panics on a malformed one).
 pub fn net_req(
     agent: &str,
     action: Action,
@@ -337,6 +312,7 @@ pub fn tool_req(
     }
 }
 
+/// An env request.
 pub fn env_req(agent: &str, var: &str) -> Request {
     Request {
         agent: agent.into(),
