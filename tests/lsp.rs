@@ -303,6 +303,38 @@ fn session_over_stdio() {
         .collect();
     assert_eq!(names, ["std::secrets", "REPO", "base", "coder"]);
 
+    // Semantic tokens, decoded back to (line, column, length, type) and
+    // checked against the text: the first token is the keyword `version`.
+    let toks = c.result(
+        "textDocument/semanticTokens/full",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    let data: Vec<u64> = toks["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(data.len() % 5, 0);
+    let lines: Vec<&str> = messy.lines().collect();
+    let (mut line, mut col) = (0u64, 0u64);
+    let mut decoded = Vec::new();
+    for t in data.chunks(5) {
+        col = if t[0] == 0 { col + t[1] } else { t[1] };
+        line += t[0];
+        let text = &lines[line as usize][col as usize..(col + t[2]) as usize];
+        decoded.push((text.to_owned(), t[3]));
+    }
+    assert_eq!(decoded[0], ("version".to_owned(), 0), "{decoded:?}");
+    assert!(
+        decoded.iter().any(|(t, ty)| t == "REPO" && *ty == 1),
+        "{decoded:?}"
+    );
+    assert!(
+        decoded.iter().any(|(t, ty)| t.starts_with('"') && *ty == 2),
+        "{decoded:?}"
+    );
+
     c.shutdown();
 }
 

@@ -50,6 +50,16 @@ pub fn capabilities() -> ServerCapabilities {
             ..Default::default()
         }),
         code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+            SemanticTokensOptions {
+                legend: SemanticTokensLegend {
+                    token_types: TOKEN_TYPES.to_vec(),
+                    token_modifiers: Vec::new(),
+                },
+                full: Some(SemanticTokensFullOptions::Bool(true)),
+                ..Default::default()
+            },
+        )),
         ..Default::default()
     }
 }
@@ -74,6 +84,7 @@ pub fn dispatch(s: &mut Server, method: &str, p: Value) -> R {
         "textDocument/foldingRange" => folding(s, params(p)?),
         "textDocument/completion" => completion(s, params(p)?),
         "textDocument/codeAction" => code_action(s, params(p)?),
+        "textDocument/semanticTokens/full" => semantic_tokens(s, params(p)?),
         "agentpol/stdSource" => std_source(params(p)?),
         _ => Err(Error::Method),
     }
@@ -245,6 +256,61 @@ fn folding(s: &mut Server, p: FoldingRangeParams) -> R {
         })
         .collect();
     ok(ranges)
+}
+
+/// The legend: indexes are [`token_type`]'s answers.
+const TOKEN_TYPES: [SemanticTokenType; 6] = [
+    SemanticTokenType::KEYWORD,
+    SemanticTokenType::VARIABLE,
+    SemanticTokenType::STRING,
+    SemanticTokenType::NUMBER,
+    SemanticTokenType::COMMENT,
+    SemanticTokenType::OPERATOR,
+];
+
+fn token_type(c: analysis::TokenClass) -> u32 {
+    use analysis::TokenClass::*;
+    match c {
+        Keyword => 0,
+        Name => 1,
+        String => 2,
+        Number => 3,
+        Comment => 4,
+        Operator => 5,
+    }
+}
+
+/// Highlighting from the lexer, in the protocol's relative encoding (line
+/// and UTF-16 column deltas). A token spanning lines is left out: clients
+/// are not required to support those.
+fn semantic_tokens(s: &mut Server, p: SemanticTokensParams) -> R {
+    let doc = s.docs.get(&p.text_document.uri)?;
+    let (mut line, mut col) = (0, 0);
+    let mut data = Vec::new();
+    for (start, end, class) in analysis::semantic_tokens(&doc.text) {
+        let r = doc.range(Span::new(doc.comp.root, start as usize, end as usize));
+        if r.start.line != r.end.line || r.end.character == r.start.character {
+            continue;
+        }
+        let delta_line = r.start.line - line;
+        let delta_start = if delta_line == 0 {
+            r.start.character - col
+        } else {
+            r.start.character
+        };
+        data.push(SemanticToken {
+            delta_line,
+            delta_start,
+            length: r.end.character - r.start.character,
+            token_type: token_type(class),
+            token_modifiers_bitset: 0,
+        });
+        (line, col) = (r.start.line, r.start.character);
+    }
+    ok(SemanticTokens {
+        result_id: None,
+        data,
+    })
 }
 
 fn formatting(s: &mut Server, p: DocumentFormattingParams) -> R {

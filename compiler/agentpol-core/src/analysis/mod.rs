@@ -9,9 +9,11 @@
 
 mod complete;
 mod symbols;
+mod tokens;
 
 pub use complete::{completions, Completion, CompletionKind};
 pub use symbols::{flatten, symbols, Symbol, SymbolKind};
+pub use tokens::{semantic_tokens, TokenClass};
 
 use crate::check::Compilation;
 use crate::span::{FileId, Span};
