@@ -11,8 +11,8 @@
 //! ([`compile::Names`]), resolved by the caller (`agentpol-runtime`).
 
 pub mod compile;
-// pub mod event;
-// pub mod loader;
+pub mod event;
+pub mod loader;
 
 /// The compiled BPF object, or None when the crate was built without clang.
 pub fn object() -> Option<&'static [u8]> {
