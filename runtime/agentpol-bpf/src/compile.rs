@@ -109,9 +109,10 @@ pub struct NetError {
     pub message: String,
 }
 
-/// The exact names resolved at start: name → addresses (empty: it has no
+/// The exact names resolved at start: name → networks (single addresses as
+/// /32 and /128; `localhost` as the loopback networks; empty: the name has no
 /// address). A name that failed to resolve is absent.
-pub type Names = BTreeMap<String, Vec<IpAddr>>;
+pub type Names = BTreeMap<String, Vec<IpNet>>;
 
 /// One layer after lowering: address-only net rules.
 #[derive(Clone, Debug, Default)]
@@ -226,11 +227,7 @@ fn lower_domain(
     };
     match names.get(&d.name) {
         Some(addrs) => {
-            kept.extend(
-                addrs
-                    .iter()
-                    .map(|a| Host::Cidr(canonical_net(&IpNet::from(*a)))),
-            );
+            kept.extend(addrs.iter().map(|a| Host::Cidr(canonical_net(a))));
             out.losses.push(NetLoss {
                 rule: rule.id.clone(),
                 src: rule.src,

@@ -198,7 +198,7 @@ fn wildcard_allow_is_a_loss_and_wildcard_deny_an_error() {
     ];
     let src = rules[0].src;
     let mut names = Names::new();
-    names.insert("api.example".into(), vec!["192.0.2.7".parse().unwrap()]);
+    names.insert("api.example".into(), vec!["192.0.2.7/32".parse().unwrap()]);
     let l = lower("a", &rules, &[], src, Some(&names));
     assert_eq!(l.errors.len(), 2, "{:?}", l.errors);
     assert!(l.errors[0].message.contains("*.evil.example"));
