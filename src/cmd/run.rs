@@ -417,10 +417,12 @@ pub fn run(args: Args) -> u8 {
     let net_stats = enforcer.map(net::Running::finish);
     let removed = supervisor::remove_cgroup(&cgroup, Duration::from_secs(5));
     // The run is over: its state goes, the default log (inside the state
-    // directory) stays where the path printed at start says.
     let _ = std::fs::remove_file(dir.join("run.json"));
     let _ = std::fs::remove_file(&plan_file);
-    if !log.starts_with(&dir) || !log.exists() {
+    // directory) stays where the path printed at start says, unless it is
+    // empty (nothing was denied): then nothing of the run is left behind.
+    let log_empty = std::fs::metadata(&log).map_or(true, |m| m.len() == 0);
+    if !log.starts_with(&dir) || log_empty {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let (denials, lost) = match &net_stats {
