@@ -376,6 +376,18 @@ fn examples() -> Vec<(String, Policy)> {
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
+    // And one with many port ranges under one prefix, so every step of the
+    // programs' binary search over a port table is exercised.
+    let ports: Vec<String> = (0..120).map(|i| (1000 + 7 * i).to_string()).collect();
+    let text = format!(
+        "version 1\nagent many {{\n  net {{\n    allow connect, sendto, listen any {{ 127.0.0.0/8, \"::1\" }} port {{ {} }}\n    deny connect tcp 127.0.0.1 port 1200..1400\n  }}\n}}\n",
+        ports.join(", ")
+    );
+    let c = agentpol_core::compile("many.agentpol", &text, &agentpol_core::source::NoFiles);
+    out.push((
+        "many.agentpol".into(),
+        c.policy.expect("the many-ports policy compiles"),
+    ));
     out
 }
 
@@ -387,6 +399,8 @@ fn loaded_maps_decide_like_evaluate_for_every_example_agent() {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     let mount = agentpol_runtime::supervisor::cgroup2_mount(&mountinfo).expect("cgroup2 mount");
     let ns = Netns::new(&tag("diff"));
+    let bpffs =
+        agentpol_bpf::bpffs_mount(&mountinfo).expect("bpffs mounted (run mounts it; so does CI)");
     let mut total = 0;
     for (file, policy) in examples() {
         for agent in &policy.agents {
@@ -458,7 +472,8 @@ fn loaded_maps_decide_like_evaluate_for_every_example_agent() {
                 std::fs::create_dir_all(&cg.0).expect("cgroup");
                 let mut enforcer =
                     agentpol_bpf::loader::Enforcer::load(&maps, false).expect("load");
-                enforcer.attach(&cg.0).expect("attach");
+                let pins = bpffs.join(format!("agentpol-diff-{}-{total}", std::process::id()));
+                enforcer.attach(&cg.0, &pins).expect("attach");
                 let reqs = requests(&layers, 300);
                 let got = probe(&ns, Some(&cg.0), &reqs);
                 for ((op, addr, port), answer) in reqs.iter().zip(&got) {
@@ -490,11 +505,13 @@ fn loaded_maps_decide_like_evaluate_for_every_example_agent() {
                     assert_eq!(info & compile::SEG_ALLOW != 0, !kernel_denied);
                 }
                 total += 1;
+                enforcer.detach().expect("unpin");
                 drop(enforcer);
+                std::fs::remove_dir(&pins).expect("remove the pin directory");
             }
         }
     }
-    assert!(total >= 5, "only {total} principals checked");
+    assert!(total >= 6, "only {total} principals checked");
     eprintln!("differential: {total} principals × 300 requests agree with evaluate");
 }
 

@@ -333,6 +333,17 @@ pub fn run(args: Args) -> u8 {
         Err(e) => return usage(&format!("cannot create the state directory: {e}")),
     };
     let cgroup = mount.join("agentpol-runs").join(&id);
+    let bpf_pins = match &plan.net_maps {
+        Some(_) => match net::bpffs() {
+            Ok(fs) => Some(fs.join("agentpol").join(&id)),
+            Err(m) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                eprintln!("error: {m}");
+                return exit::FAILED;
+            }
+        },
+        None => None,
+    };
     let log = args.log.clone().unwrap_or_else(|| dir.join("events.jsonl"));
     let state = RunState {
         id: id.clone(),
@@ -340,6 +351,7 @@ pub fn run(args: Args) -> u8 {
         supervisor_pid: std::process::id(),
         cgroup: cgroup.clone(),
         log: log.clone(),
+        bpf_pins: bpf_pins.clone(),
     };
     let undo = |msg: String| {
         let _ = supervisor::cleanup(&state_root, &state);
@@ -356,12 +368,14 @@ pub fn run(args: Args) -> u8 {
         ));
     }
     // The network enforcer is attached before the child can join the cgroup.
-    let enforcer = match &plan.net_maps {
-        Some(maps) => match net::start(maps, args.audit, &cgroup, &log, &policy) {
-            Ok(n) => Some(n),
-            Err(m) => return undo(m),
-        },
-        None => None,
+    let enforcer = match (&plan.net_maps, &bpf_pins) {
+        (Some(maps), Some(pins)) => {
+            match net::start(maps, args.audit, &cgroup, pins, &log, &policy) {
+                Ok(n) => Some(n),
+                Err(m) => return undo(m),
+            }
+        }
+        _ => None,
     };
     if enforcer.is_some() && !json {
         eprintln!("agentpol: event log {}", log.display());
@@ -416,6 +430,9 @@ pub fn run(args: Args) -> u8 {
     // detach the programs (dropping the enforcer closes its link fds).
     let net_stats = enforcer.map(net::Running::finish);
     let removed = supervisor::remove_cgroup(&cgroup, Duration::from_secs(5));
+    if let Some(p) = &bpf_pins {
+        let _ = std::fs::remove_dir(p);
+    }
     // The run is over: its state goes, the default log (inside the state
     let _ = std::fs::remove_file(dir.join("run.json"));
     let _ = std::fs::remove_file(&plan_file);

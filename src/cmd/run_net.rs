@@ -10,7 +10,7 @@ use agentpol_runtime::dns;
 use agentpol_runtime::landlock_plan::Loss;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
 /// Resolves the exact domains of the run's net rules (agent and skill),
@@ -103,20 +103,45 @@ pub struct Running {
 impl Running {
     /// Reads the last events, then detaches (drops) the programs; returns
     /// the counts and the records lost to a full ring buffer.
-    pub fn finish(self) -> (Stats, u64) {
+    pub fn finish(mut self) -> (Stats, u64) {
         let stats = self.reader.finish();
         let lost = self.enforcer.lost();
+        if let Err(e) = self.enforcer.detach() {
+            eprintln!("warning: {e} (`agentpolc cleanup` removes what is left)");
+        }
         drop(self.enforcer);
         (stats, lost)
     }
 }
 
-/// Loads the programs with `maps`, attaches them to `cgroup` and starts
-/// writing events to `log` (created 0600 if new, appended to otherwise).
+/// The bpffs mount (mounted at /sys/fs/bpf when there is none), where the
+/// links are pinned so that a killed supervisor does not unfilter the agent.
+pub fn bpffs() -> Result<PathBuf, String> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    if let Some(p) = agentpol_bpf::bpffs_mount(&mountinfo) {
+        return Ok(p);
+    }
+    let out = Command::new("mount")
+        .args(["-t", "bpf", "bpf", "/sys/fs/bpf"])
+        .output()
+        .map_err(|e| format!("no bpffs mounted and `mount` failed: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "no bpffs mounted and `mount -t bpf bpf /sys/fs/bpf` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(PathBuf::from("/sys/fs/bpf"))
+}
+
+/// Loads the programs with `maps`, attaches them to `cgroup` with their
+/// links pinned under `pins`, and starts writing events to `log` (created
+/// 0600 if new, appended to otherwise).
 pub fn start(
     maps: &Maps,
     audit: bool,
     cgroup: &Path,
+    pins: &Path,
     log: &Path,
     policy: &Policy,
 ) -> Result<Running, String> {
@@ -130,7 +155,7 @@ pub fn start(
     let mut enforcer = Enforcer::load(maps, audit)
         .map_err(|e| format!("cannot load the network enforcer: {e}"))?;
     enforcer
-        .attach(cgroup)
+        .attach(cgroup, pins)
         .map_err(|e| format!("cannot attach the network enforcer: {e}"))?;
     let rb = enforcer
         .take_events()

@@ -715,13 +715,18 @@ impl Maps {
         (32 + u32::from(e.net.prefix_len()), k)
     }
 
-    /// A port table as the BPF `struct table`: n, pad, then (lo, info) pairs.
+    /// A port table as the BPF `struct table`: n, pad, then (lo, info)
+    /// pairs; unused slots start at 0xffffffff (above every port), which the
+    /// program's branch-free search relies on.
     pub fn table_words(t: &[Seg]) -> [u32; 2 + 2 * MAX_SEGS] {
         let mut w = [0u32; 2 + 2 * MAX_SEGS];
         w[0] = t.len() as u32;
-        for (i, s) in t.iter().enumerate().take(MAX_SEGS) {
-            w[2 + 2 * i] = u32::from(s.lo);
-            w[3 + 2 * i] = s.info;
+        for i in 0..MAX_SEGS {
+            let (lo, info) = t
+                .get(i)
+                .map_or((u32::MAX, RULE_NONE), |s| (u32::from(s.lo), s.info));
+            w[2 + 2 * i] = lo;
+            w[3 + 2 * i] = info;
         }
         w
     }

@@ -27,6 +27,29 @@ pub fn object() -> Option<&'static [u8]> {
     }
 }
 
+/// The bpffs mount point, from `/proc/self/mountinfo` text.
+pub fn bpffs_mount(mountinfo: &str) -> Option<std::path::PathBuf> {
+    mountinfo.lines().find_map(|line| {
+        let (pre, post) = line.split_once(" - ")?;
+        (post.split_whitespace().next()? == "bpf")
+            .then(|| pre.split_whitespace().nth(4).map(std::path::PathBuf::from))?
+    })
+}
+
 /// Why the enforcer is missing from a build without clang.
 pub const NOT_BUILT: &str =
     "agentpol-bpf was built without clang: apt-get install clang libbpf-dev, then rebuild";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_bpffs_wherever_it_is_mounted() {
+        let mi = "24 30 0:22 / /sys rw - sysfs sysfs rw\n\
+                  40 24 0:33 / /sys/fs/bpf rw,nosuid - bpf bpf rw,mode=700\n";
+        assert_eq!(super::bpffs_mount(mi), Some("/sys/fs/bpf".into()));
+        assert_eq!(
+            super::bpffs_mount("24 30 0:22 / /sys rw - sysfs sysfs rw\n"),
+            None
+        );
+    }
+}

@@ -1,15 +1,20 @@
 //! Loading the programs with aya 0.14, filling their maps from [`Maps`] and
 //! attaching them to one cgroup.
 //!
-//! Lifetime: the programs stay attached while the [`Enforcer`] lives. aya
-//! attaches with BPF links (kernel ≥ 5.7) owned by file descriptors of this
-//! process, so when the supervisor exits or is killed, the kernel closes the
-//! fds, the links go away and the programs detach; nothing is pinned, so
-//! `agentpolc cleanup` only has the cgroup and the state directory to remove.
+//! Lifetime: aya attaches with BPF links (kernel ≥ 5.7) owned by file
+//! descriptors; unpinned, they detach when the process that holds them exits
+//! or is killed (seen here: `bpftool cgroup show` is empty right after a
+//! `kill -9` of the loader). For `run` that would be fail-open: a killed
+//! supervisor would leave the agent running with unfiltered network. So
+//! [`Enforcer::attach`] pins every link in bpffs (`<pin_dir>/<program>`): the
+//! programs stay attached until the pins are removed, by the supervisor when
+//! the run ends ([`Enforcer::detach`]) or by `agentpolc cleanup` after it has
+//! killed what was left in the cgroup.
 
 use crate::compile::{Maps, MAX_SEGS};
 use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
+use aya::programs::links::{FdLink, PinnedLink};
 use aya::programs::{CgroupAttachMode, CgroupSockAddr};
 use aya::{Ebpf, EbpfLoader};
 use std::path::Path;
@@ -22,6 +27,7 @@ pub const PROGRAMS: [&str; 6] = [
 /// Loaded programs with filled maps (attached once [`Enforcer::attach`] ran).
 pub struct Enforcer {
     ebpf: Ebpf,
+    pins: Vec<PinnedLink>,
 }
 
 fn err(what: &str, e: impl std::error::Error) -> String {
@@ -98,14 +104,20 @@ impl Enforcer {
             prog.load()
                 .map_err(|e| err(&format!("loading {name}"), e))?;
         }
-        Ok(Enforcer { ebpf })
+        Ok(Enforcer {
+            ebpf,
+            pins: Vec::new(),
+        })
     }
 
     /// Attaches every program to the cgroup directory `cgroup` (its
-    /// processes and their descendants only).
-    pub fn attach(&mut self, cgroup: &Path) -> Result<(), String> {
+    /// processes and their descendants only) and pins each link as
+    /// `pin_dir/<program>` (`pin_dir` must be a new directory on bpffs).
+    pub fn attach(&mut self, cgroup: &Path, pin_dir: &Path) -> Result<(), String> {
         let dir = std::fs::File::open(cgroup)
             .map_err(|e| format!("opening {}: {e}", cgroup.display()))?;
+        std::fs::create_dir_all(pin_dir)
+            .map_err(|e| format!("creating {}: {e}", pin_dir.display()))?;
         for name in PROGRAMS {
             let prog: &mut CgroupSockAddr = self
                 .ebpf
@@ -113,10 +125,28 @@ impl Enforcer {
                 .ok_or_else(|| format!("no program {name}"))?
                 .try_into()
                 .map_err(|e| err(name, e))?;
-            prog.attach(&dir, CgroupAttachMode::Single)
+            let id = prog
+                .attach(&dir, CgroupAttachMode::Single)
                 .map_err(|e| err(&format!("attaching {name} to {}", cgroup.display()), e))?;
+            let link = prog.take_link(id).map_err(|e| err(name, e))?;
+            let fd: FdLink = link.try_into().map_err(|e| err(name, e))?;
+            let pinned = fd
+                .pin(pin_dir.join(name))
+                .map_err(|e| err(&format!("pinning {name} in {}", pin_dir.display()), e))?;
+            self.pins.push(pinned);
         }
         Ok(())
+    }
+
+    /// Removes the pins (the links then go with this process's fds).
+    pub fn detach(&mut self) -> Result<(), String> {
+        let mut first_err = None;
+        for p in self.pins.drain(..) {
+            if let Err(e) = p.unpin() {
+                first_err.get_or_insert(format!("unpinning a link: {e}"));
+            }
+        }
+        first_err.map_or(Ok(()), Err)
     }
 
     /// The event ring buffer (once: it moves to the reader thread).

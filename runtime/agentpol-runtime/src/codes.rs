@@ -1,6 +1,6 @@
 //! Diagnostic codes of the runtime (`AP0710`–`AP0719`): what goes wrong on the
-//! host when a ruleset is applied. They carry no source span (host facts have
-//! none); the `agentpolc` binary renders them without a snippet.
+//! host when a ruleset is applied or a run starts. Most carry no source span
+//! (host facts have none); AP0717 and AP0718 point at the rule concerned.
 
 agentpol_core::diagnostic_codes! {
     list RUNTIME_CODES;
