@@ -9,7 +9,9 @@
 //! * the event log names the denying rule (id and file:line:col);
 //! * a differential test: the loaded maps of every bundled example agent and
 //!   skill decide generated requests exactly as `evaluate` does;
-//! * a deny that cannot be held refuses to start (AP0718), creating nothing.
+//! * a deny that cannot be held refuses to start (AP0718), creating nothing;
+//! * a `kill -9`ed supervisor leaves the agent filtered (pinned links) until
+//!   `agentpolc cleanup`; SIGTERM to the supervisor reaches the agent.
 //!
 //! Privileged (root, netns, cgroup v2, clang-built BPF object): they run when
 //! `AGENTPOL_PRIVILEGED_TESTS=1` and fail, never skip, when it is set.
@@ -570,5 +572,139 @@ fn a_wildcard_deny_refuses_to_start_and_creates_nothing() {
             .unwrap_or(0),
         0
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Waits up to 20 s for `cond`.
+fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The run's state file, once the supervisor wrote it.
+fn run_state(state: &Path) -> Option<serde_json::Value> {
+    let entry = std::fs::read_dir(state).ok()?.flatten().next()?;
+    let text = std::fs::read_to_string(entry.path().join("run.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+#[test]
+fn a_killed_supervisor_leaves_the_agent_filtered_until_cleanup() {
+    if !privileged("a_killed_supervisor_leaves_the_agent_filtered_until_cleanup") {
+        return;
+    }
+    let dir = PathBuf::from(format!("/tmp/agentpol-runnet-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("state")).expect("mkdir");
+    std::fs::write(dir.join("go"), "").expect("write");
+    let policy = dir.join("t.agentpol");
+    let out = dir.join("out.txt");
+    // The agent waits until the supervisor is dead (the test removes `go`),
+    // then tries a connect the policy denies (loopback: no implicit allow).
+    let script = format!(
+        "import os,time,socket\n\
+         while os.path.exists('{go}'): time.sleep(0.05)\n\
+         s=socket.socket()\n\
+         try:\n  s.connect(('127.0.0.1',9)); r='connected'\n\
+         except OSError as e: r='EPERM' if e.errno==1 else 'errno%s'%e.errno\n\
+         open('{out}','w').write(r)\n",
+        go = dir.join("go").display(),
+        out = out.display()
+    );
+    let policy_text = POLICY.replace(
+        "allow read, write \"/dev/null\"",
+        &format!(
+            "allow read, write \"/dev/null\"\n    allow read, write, create, delete \"{}/**\"",
+            dir.display()
+        ),
+    );
+    assert_ne!(policy_text, POLICY);
+    std::fs::write(&policy, policy_text).expect("write policy");
+    Command::new("chmod")
+        .arg("-R")
+        .arg("a+rwX")
+        .arg(&dir)
+        .status()
+        .expect("chmod");
+    let mut sup = Command::new(env!("CARGO_BIN_EXE_agentpolc"))
+        .args(["run", "--policy"])
+        .arg(&policy)
+        .args(["--agent", "t", "--", "/usr/bin/python3", "-c", &script])
+        .env("AGENTPOL_STATE_ROOT", dir.join("state"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start run");
+    let state = dir.join("state");
+    wait_for("the run's state", || run_state(&state).is_some());
+    let st = run_state(&state).expect("state");
+    let pins = PathBuf::from(st["bpf_pins"].as_str().expect("bpf_pins in run.json"));
+    let cgroup = PathBuf::from(st["cgroup"].as_str().expect("cgroup"));
+    wait_for("the pinned links", || {
+        std::fs::read_dir(&pins).map(|d| d.count()).unwrap_or(0) == 6
+    });
+    wait_for("the agent in the cgroup", || {
+        std::fs::read_to_string(cgroup.join("cgroup.procs")).is_ok_and(|t| !t.trim().is_empty())
+    });
+    sup.kill().expect("kill -9 the supervisor");
+    let _ = sup.wait();
+    std::fs::remove_file(dir.join("go")).expect("release the agent");
+    wait_for("the agent's answer", || out.exists());
+    let answer = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(
+        answer, "EPERM",
+        "the agent outlived its supervisor unfiltered"
+    );
+    let c = Command::new(env!("CARGO_BIN_EXE_agentpolc"))
+        .arg("cleanup")
+        .env("AGENTPOL_STATE_ROOT", &state)
+        .output()
+        .expect("cleanup");
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    assert!(!pins.exists(), "cleanup left the pins");
+    assert!(!cgroup.exists(), "cleanup left the cgroup");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn signals_to_the_supervisor_reach_the_agent() {
+    if !privileged("signals_to_the_supervisor_reach_the_agent") {
+        return;
+    }
+    let dir = PathBuf::from(format!("/tmp/agentpol-runnet-sig-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("state")).expect("mkdir");
+    let policy = dir.join("t.agentpol");
+    std::fs::write(&policy, POLICY).expect("write policy");
+    let mut sup = Command::new(env!("CARGO_BIN_EXE_agentpolc"))
+        .args(["run", "--policy"])
+        .arg(&policy)
+        .args(["--agent", "t", "--", "/usr/bin/python3", "-c"])
+        .arg("import signal,sys,time\nsignal.signal(signal.SIGTERM, lambda *a: sys.exit(42))\nprint('ready',flush=True)\ntime.sleep(30)\n")
+        .env("AGENTPOL_STATE_ROOT", dir.join("state"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start run");
+    {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let out = sup.stdout.take().expect("stdout");
+        std::io::BufReader::new(out)
+            .read_line(&mut line)
+            .expect("agent ready");
+        assert_eq!(line.trim(), "ready");
+    }
+    let started = std::time::Instant::now();
+    run(Command::new("kill").args(["-TERM", &sup.id().to_string()]));
+    let status = sup.wait().expect("wait");
+    // The agent's handler ran (exit 42), the supervisor passed it on.
+    assert_eq!(status.code(), Some(42));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
     let _ = std::fs::remove_dir_all(&dir);
 }
