@@ -307,7 +307,7 @@ pub fn run(args: Args) -> u8 {
     if plan.refused().next().is_some() {
         let root = loaded.manifest.as_ref().map(|m| m.source.root.as_str());
         let sources = crate::cmd::apply::sources_of(&args.policy, root, &policy);
-        let diags: Vec<_> = plan.refused().map(net::refused_diag).collect();
+        let diags: Vec<_> = plan.refused().map(enforcer_plan::refused_diag).collect();
         crate::output::print_human(&diags, &sources, crate::output::Level::Warning);
         eprintln!("error: some net rules cannot be held by the kernel; nothing was started");
         return exit::FAILED;

@@ -4,10 +4,8 @@
 use agentpol_bpf::compile::{Maps, Names};
 use agentpol_bpf::event::{self, Reader, RuleInfo, Stats};
 use agentpol_bpf::loader::Enforcer;
-use agentpol_core::diag::Diag;
 use agentpol_core::ir::{Agent, Host, Matcher, Policy};
 use agentpol_runtime::dns;
-use agentpol_runtime::landlock_plan::Loss;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -75,23 +73,6 @@ pub fn resolve_names(agent: &Agent, skill: Option<&str>, quiet: bool) -> Names {
         }
     }
     names
-}
-
-/// AP0718 for a rule the plan refused.
-pub fn refused_diag(l: &Loss) -> Diag {
-    let span = l.src.map(|s| s.span).unwrap_or_default();
-    let rule = l
-        .rule
-        .as_ref()
-        .map(|r| format!("{r}: "))
-        .unwrap_or_default();
-    Diag::error(
-        &agentpol_runtime::codes::RUN_NET_UNHOLDABLE,
-        span,
-        format!("{rule}{}", l.message),
-    )
-    .label("this rule")
-    .help("deny exact names or addresses, or make the resolver reachable; then run again")
 }
 
 /// The attached enforcer and its reader thread.

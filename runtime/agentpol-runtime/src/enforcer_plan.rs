@@ -200,6 +200,23 @@ pub fn plan(
     })
 }
 
+/// AP0718 for a rule the plan refused (a deny the kernel cannot hold).
+pub fn refused_diag(l: &Loss) -> agentpol_core::diag::Diag {
+    let span = l.src.map(|s| s.span).unwrap_or_default();
+    let rule = l
+        .rule
+        .as_ref()
+        .map(|r| format!("{r}: "))
+        .unwrap_or_default();
+    agentpol_core::diag::Diag::error(
+        &crate::codes::RUN_NET_UNHOLDABLE,
+        span,
+        format!("{rule}{}", l.message),
+    )
+    .label("this rule")
+    .help("deny exact names or addresses, or make the resolver reachable; then run again")
+}
+
 fn to_loss(
     rule: agentpol_core::ir::RuleId,
     src: agentpol_core::ir::SourceRef,
