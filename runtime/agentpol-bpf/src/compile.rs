@@ -147,7 +147,17 @@ pub fn lower(
         else {
             continue;
         };
-        let deny = rule.effect == Effect::Deny;
+        // Not Allow = held as deny: `ask` cannot occur on net rules (AP0202),
+        // and were it there (a hand-built IR) no human waits at the kernel.
+        let deny = rule.effect != Effect::Allow;
+        if rule.effect == Effect::Ask {
+            out.losses.push(NetLoss {
+                rule: rule.id.clone(),
+                src: rule.src,
+                message: "`ask` cannot wait for a human in the kernel: held as deny (narrower)"
+                    .into(),
+            });
+        }
         let hosts = hosts.as_ref().map(|hs| {
             let mut kept = Vec::new();
             for h in hs {
@@ -495,8 +505,6 @@ fn atoms_of(r: &Rule, op: Op, idx: u32, v4: &mut Vec<Atom>, v6: &mut Vec<Atom>) 
     else {
         return;
     };
-    // `ask` cannot occur on net rules (AP0202); were it there, the kernel
-    // cannot ask anyone, so it is held as deny (sound).
     if r.action != op.action() || !proto_matches(*proto, op.proto()) {
         return;
     }
@@ -510,6 +518,7 @@ fn atoms_of(r: &Rule, op: Op, idx: u32, v4: &mut Vec<Atom>, v6: &mut Vec<Atom>) 
             .map(|p| (u32::from(p.lo.max(1)), u32::from(p.hi)))
             .collect(),
     };
+    // Anything but allow is held as deny (`ask` included, see `lower`).
     let allow = r.effect == Effect::Allow;
     let mut push = |net: IpNet| match canonical_net(&net) {
         IpNet::V4(n) => v4.push(Atom {

@@ -216,6 +216,33 @@ fn wildcard_allow_is_a_loss_and_wildcard_deny_an_error() {
 }
 
 #[test]
+fn ask_is_held_as_deny_with_a_loss() {
+    let rules = vec![
+        rule(0, Effect::Allow, Action::Connect, Proto::Tcp, None, None),
+        rule(
+            1,
+            Effect::Ask,
+            Action::Connect,
+            Proto::Tcp,
+            Some(vec![v4("192.0.2.0/24")]),
+            None,
+        ),
+    ];
+    let l = lower("a", &rules, &[], rules[0].src, None);
+    assert_eq!(l.losses.len(), 1);
+    assert!(l.losses[0].message.contains("held as deny"));
+    let maps = compile(&[&l.rules]).unwrap();
+    assert_eq!(
+        maps.lookup(Op::ConnectTcp, "192.0.2.9".parse().unwrap(), 443),
+        1
+    );
+    assert_ne!(
+        maps.lookup(Op::ConnectTcp, "198.51.100.9".parse().unwrap(), 443) & SEG_ALLOW,
+        0
+    );
+}
+
+#[test]
 fn resolvers_allow_dns_to_them_and_deny_it_elsewhere() {
     let rules = vec![rule(
         0,
