@@ -9,6 +9,7 @@ PACKAGES=(
   libz3-dev                    # the verifier (Debian's libz3 4.8.12; see ARCHITECTURE.md)
   nftables iptables iproute2   # firewall backend tests (nft -c, netns)
   util-linux                   # nsenter and setpriv for the firewall namespace tests
+  clang libbpf-dev linux-libc-dev  # the BPF network enforcer of `run` (runtime/agentpol-bpf/build.rs)
   python3                      # /usr/bin/python3 as the test client in namespaces
   neovim                       # the editor client test (tests/editor_nvim.rs; Debian 0.7.2)
   python3-venv                 # the MCP Python SDK for the gate's tests (tests/mcp/requirements.txt)

@@ -64,7 +64,7 @@ fn fail(d: Diag, sources: &SourceMap) -> u8 {
 /// the policy file itself, or a build directory's root source when it still
 /// compiles to files with the hashes recorded in the IR (otherwise no source:
 /// a stale text would show wrong lines).
-fn sources_of(path: &Path, root: Option<&str>, policy: &Policy) -> SourceMap {
+pub(crate) fn sources_of(path: &Path, root: Option<&str>, policy: &Policy) -> SourceMap {
     let file = if path.is_dir() {
         match root {
             Some(r) => PathBuf::from(r),

@@ -1,19 +1,27 @@
-//! `agentpolc run --policy DIR|FILE --agent NAME[.SKILL] -- CMD ARGS…`: start
-//! an agent confined by the kernel, and stay alive as its supervisor.
+//! `agentpolc run --policy DIR|FILE --agent NAME[.SKILL] [--user U] [--audit]
+//! [--log events.jsonl] [--accept-loss] [--explain-plan] [--format human|json]
+//! -- CMD ARGS…`: start an agent confined by the kernel, and stay alive as its
+//! supervisor.
 //!
 //! Order, and why: every input is checked (policy, agent, command, user, log
 //! path, privileges) before anything is created, so bad input leaves nothing
 //! behind (exit 2). Then the host is probed and the enforcer plan made; a kind
 //! without an enforcer, or an approximation the user did not accept, stops here
 //! (exit 1). Only then the state directory (0700) and the run's cgroup are
-//! created and the child started. The child is this binary again
-//! (`agentpolc confine`, hidden), started inside an empty network namespace
-//! by `unshare --net`, with the environment already scrubbed: it joins the
+//! created, the network enforcer (cgroup sock_addr BPF, `agentpol-bpf`) is
+//! loaded and attached to that cgroup with its event reader started, and the
+//! child started. The child is this binary again (`agentpolc confine`,
+//! hidden), with the environment already scrubbed (and inside an empty network
+//! namespace via `unshare --net` only when BPF is unavailable): it joins the
 //! cgroup, sets `no_new_privs`, stacks the Landlock layers, drops to the user
 //! and execs the command. Doing that in a fresh process instead of between
-//! fork and exec keeps the workspace free of `unsafe`.
+//! fork and exec keeps the workspace free of `unsafe`. SIGINT, SIGTERM and
+//! SIGHUP sent to the supervisor are forwarded to the child.
 
 use crate::exit;
+
+#[path = "run_net.rs"]
+mod net;
 use agentpol_core::ir::Policy;
 use agentpol_runtime::enforcer_plan::{self, HostCaps, Plan};
 use agentpol_runtime::landlock_plan::{LandlockPlan, RealFs};
@@ -34,9 +42,13 @@ pub struct Args {
     /// The user to run the command as (default `nobody`; `root` only when named).
     #[arg(long)]
     pub user: Option<String>,
-    /// Where to write denial events (JSON lines).
+    /// Where to write the event log (JSON lines, lang-spec/events.md;
+    /// default: events.jsonl in the run's state directory).
     #[arg(long)]
     pub log: Option<PathBuf>,
+    /// Log every network decision, not only denials.
+    #[arg(long)]
+    pub audit: bool,
     /// Start even though the plan approximates some rules (narrower).
     #[arg(long)]
     pub accept_loss: bool,
@@ -146,7 +158,8 @@ fn print_plan(policy: &Policy, plan: &Plan, json: bool) {
         if let Some(m) = &k.missing {
             println!("          needs {m}");
         }
-        for l in &k.losses {
+        let lines = k.losses.iter().map(|l| ("loss", l));
+        for (what, l) in lines.chain(k.refused.iter().map(|l| ("REFUSED", l))) {
             let at = l
                 .src
                 .as_ref()
@@ -157,7 +170,7 @@ fn print_plan(policy: &Policy, plan: &Plan, json: bool) {
                 .as_ref()
                 .map(|r| format!("[{r}] "))
                 .unwrap_or_default();
-            println!("          loss: {at}{id}{}", l.message);
+            println!("          {what}: {at}{id}{}", l.message);
         }
     }
     for (i, l) in plan.landlock.iter().enumerate() {
@@ -231,27 +244,49 @@ pub fn run(args: Args) -> u8 {
             Err(e) => return usage(&format!("cannot write the log {}: {e}", log.display())),
         }
     }
-    // (2) Host probe and plan.
+    // (2) Host probe, names, plan.
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let is_root = rustix::process::geteuid().is_root();
+    let bpf = if !is_root {
+        Err("not root: loading BPF programs needs root (not probed)".to_owned())
+    } else {
+        agentpol_bpf::loader::probe()
+    };
     let caps = HostCaps {
         landlock_abi: agentpol_runtime::landlock::probe_abi(),
         netns: find_program("unshare").is_some(),
+        bpf_net: bpf.is_ok(),
+        bpf_net_error: bpf.err(),
+    };
+    let json = args.format == "json";
+    // Names are resolved only for a real start: the plan shown by
+    // --explain-plan says they will be (and stays the same offline).
+    let names = if args.explain_plan || !caps.bpf_net {
+        None
+    } else {
+        Some(net::resolve_names(agent, skill.as_deref(), json))
     };
     let secret_vars = policy
         .secrets
         .iter()
         .flat_map(|s| s.env.iter().cloned())
         .collect();
-    let plan = match enforcer_plan::plan(agent, skill.as_deref(), &secret_vars, caps, &RealFs) {
+    let plan = match enforcer_plan::plan(
+        agent,
+        skill.as_deref(),
+        &secret_vars,
+        caps,
+        &RealFs,
+        names.as_ref(),
+    ) {
         Ok(p) => p,
         Err(m) => return usage(&m),
     };
-    let json = args.format == "json";
     if args.explain_plan {
         print_plan(&policy, &plan, json);
         return exit::OK;
     }
-    if !rustix::process::geteuid().is_root() {
+    if !is_root {
         return usage("`run` needs root (it creates a cgroup and changes user); run it with sudo");
     }
     let Some(mount) = supervisor::cgroup2_mount(&mountinfo) else {
@@ -267,6 +302,14 @@ pub fn run(args: Args) -> u8 {
                 k.missing.as_deref().unwrap_or("an enforcer")
             );
         }
+        return exit::FAILED;
+    }
+    if plan.refused().next().is_some() {
+        let root = loaded.manifest.as_ref().map(|m| m.source.root.as_str());
+        let sources = crate::cmd::apply::sources_of(&args.policy, root, &policy);
+        let diags: Vec<_> = plan.refused().map(enforcer_plan::refused_diag).collect();
+        crate::output::print_human(&diags, &sources, crate::output::Level::Warning);
+        eprintln!("error: some net rules cannot be held by the kernel; nothing was started");
         return exit::FAILED;
     }
     if !plan.exact() && !args.accept_loss {
@@ -290,6 +333,17 @@ pub fn run(args: Args) -> u8 {
         Err(e) => return usage(&format!("cannot create the state directory: {e}")),
     };
     let cgroup = mount.join("agentpol-runs").join(&id);
+    let bpf_pins = match &plan.net_maps {
+        Some(_) => match net::bpffs() {
+            Ok(fs) => Some(fs.join("agentpol").join(&id)),
+            Err(m) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                eprintln!("error: {m}");
+                return exit::FAILED;
+            }
+        },
+        None => None,
+    };
     let log = args.log.clone().unwrap_or_else(|| dir.join("events.jsonl"));
     let state = RunState {
         id: id.clone(),
@@ -297,6 +351,7 @@ pub fn run(args: Args) -> u8 {
         supervisor_pid: std::process::id(),
         cgroup: cgroup.clone(),
         log: log.clone(),
+        bpf_pins: bpf_pins.clone(),
     };
     let undo = |msg: String| {
         let _ = supervisor::cleanup(&state_root, &state);
@@ -311,6 +366,19 @@ pub fn run(args: Args) -> u8 {
             "cannot create the cgroup {}: {e}",
             cgroup.display()
         ));
+    }
+    // The network enforcer is attached before the child can join the cgroup.
+    let enforcer = match (&plan.net_maps, &bpf_pins) {
+        (Some(maps), Some(pins)) => {
+            match net::start(maps, args.audit, &cgroup, pins, &log, &policy) {
+                Ok(n) => Some(n),
+                Err(m) => return undo(m),
+            }
+        }
+        _ => None,
+    };
+    if enforcer.is_some() && !json {
+        eprintln!("agentpol: event log {}", log.display());
     }
     let child = ChildPlan {
         cgroup: cgroup.clone(),
@@ -327,13 +395,14 @@ pub fn run(args: Args) -> u8 {
         Ok(p) => p,
         Err(e) => return undo(format!("cannot find this program: {e}")),
     };
-    let mut c = Command::new("unshare");
-    c.arg("--net")
-        .arg("--")
-        .arg(&me)
-        .arg("confine")
-        .arg("--plan")
-        .arg(&plan_file);
+    let mut c = if plan.empty_netns {
+        let mut c = Command::new("unshare");
+        c.arg("--net").arg("--").arg(&me);
+        c
+    } else {
+        Command::new(&me)
+    };
+    c.arg("confine").arg("--plan").arg(&plan_file);
     c.arg("--").args(&args.cmd);
     c.env_clear();
     for (k, v) in std::env::vars_os() {
@@ -342,7 +411,7 @@ pub fn run(args: Args) -> u8 {
             c.env(k, v);
         }
     }
-    let status = match c.status() {
+    let status = match net::spawn_forwarding_signals(&mut c) {
         Ok(s) => s,
         Err(e) => return undo(format!("cannot start the agent: {e}")),
     };
@@ -357,22 +426,63 @@ pub fn run(args: Args) -> u8 {
             use std::os::unix::process::ExitStatusExt;
             128u8.saturating_add(status.signal().unwrap_or(0).clamp(0, 127) as u8)
         });
+    // Every process of the cgroup is gone: read the last events, then
+    // detach the programs (dropping the enforcer closes its link fds).
+    let net_stats = enforcer.map(net::Running::finish);
     let removed = supervisor::remove_cgroup(&cgroup, Duration::from_secs(5));
-    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(p) = &bpf_pins {
+        let _ = std::fs::remove_dir(p);
+    }
+    // The run is over: its state goes, the default log (inside the state
+    let _ = std::fs::remove_file(dir.join("run.json"));
+    let _ = std::fs::remove_file(&plan_file);
+    // directory) stays where the path printed at start says, unless it is
+    // empty (nothing was denied): then nothing of the run is left behind.
+    let log_empty = std::fs::metadata(&log).map_or(true, |m| m.len() == 0);
+    if !log.starts_with(&dir) || log_empty {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let (denials, lost) = match &net_stats {
+        Some((s, lost)) => (serde_json::json!(s.denials), *lost),
+        None => (serde_json::Value::Null, 0),
+    };
     let summary = serde_json::json!({
         "run": id,
         "agent": plan.principal,
         "exit": code,
-        "denials": serde_json::Value::Null,
-        "denials_note": "not observable in this build: Landlock reports no per-access events and no BPF enforcer is attached",
+        "denials": { "net": denials, "fs": null, "exec": null },
+        "denials_note": "fs and exec denials are not observable: Landlock reports no per-access events (lang-spec/events.md)",
+        "events_lost": lost,
+        "log": net_stats.as_ref().map(|_| log.display().to_string()),
         "cleanup": removed.is_ok(),
     });
     if json {
         eprintln!("{summary}");
     } else {
+        let net_part = match &net_stats {
+            Some((s, lost)) => format!(
+                "net denials: {}{}; events in {}{}",
+                s.denials,
+                if args.audit {
+                    format!(" (allows: {})", s.allows)
+                } else {
+                    String::new()
+                },
+                log.display(),
+                if *lost > 0 || s.write_errors > 0 {
+                    format!(
+                        " ({lost} events LOST: ring buffer full; {} not written)",
+                        s.write_errors
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            None => "net: no network (no BPF enforcer), no events".to_owned(),
+        };
         eprintln!(
-            "agentpol: run {id} ({}) exited with {code}; denials are not counted (Landlock \
-             reports no per-access events){}",
+            "agentpol: run {id} ({}) exited with {code}; {net_part}; fs/exec denials are not \
+             counted (Landlock reports no per-access events){}",
             plan.principal,
             if removed.is_ok() {
                 ""

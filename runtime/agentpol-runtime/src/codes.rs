@@ -1,6 +1,6 @@
 //! Diagnostic codes of the runtime (`AP0710`–`AP0719`): what goes wrong on the
-//! host when a ruleset is applied. They carry no source span (host facts have
-//! none); the `agentpolc` binary renders them without a snippet.
+//! host when a ruleset is applied or a run starts. Most carry no source span
+//! (host facts have none); AP0717 and AP0718 point at the rule concerned.
 
 agentpol_core::diagnostic_codes! {
     list RUNTIME_CODES;
@@ -84,4 +84,19 @@ filled with nothing, which is exact: there is no address to deny. Only a failed 
 resolution (timeout, SERVFAIL, no resolver) refuses.\n\n\
 How to fix: make the agent's resolvers (or the host's) reachable and apply again, or \
 deny the name's addresses instead of the name.";
+
+    RUN_NET_UNHOLDABLE = "AP0718", "run-net-unholdable",
+        "a net rule cannot be held soundly by the kernel's per-address enforcer",
+        "`agentpolc run` enforces `net` rules with cgroup sock_addr BPF programs, which see \
+a socket's address and port, never the name the agent looked up. Domain targets are \
+therefore resolved when the run starts and held by their addresses. Two kinds of rule \
+cannot be held that way: a `deny` of a wildcard domain (`*.example.com`: the names under \
+it are unknown until someone asks, and denying every address on the rule's ports would \
+deny far more than the policy says), and a `deny` of a name that could not be resolved \
+at start (its addresses are unknown). An `allow` of either is simply not granted (a loss \
+entry, narrower), but dropping a deny would widen the policy, so `run` refuses to start \
+and creates nothing. The same refusal happens when the rules covering one address range \
+split the ports into more ranges than the kernel's table holds (256).\n\n\
+How to fix: deny exact names or their addresses (`deny connect any 203.0.113.0/24`), \
+make the resolver reachable, or merge port ranges; then run again.";
 }

@@ -10,11 +10,13 @@
 //! * [`codes`]: the diagnostics of all of these (`AP0710`–`AP0719`).
 //! * [`landlock_plan`], [`landlock`]: the agent's fs/exec rules as a Landlock
 //!   ruleset (sound expansion, losses) and applying it to the current process.
-//! * [`enforcer_plan`]: which enforcer takes each rule kind on this host.
+//! * [`enforcer_plan`]: which enforcer takes each rule kind on this host
+//!   (`net`: the cgroup BPF programs of `agentpol-bpf` when they load here).
 //! * [`supervisor`]: run ids, state directories and the per-run cgroup of `run`.
 //!
-//! Depends on `agentpol-core` and on `agentpol-firewall` (whose pure emitter
-//! and translation validator it drives); nothing here is needed to build.
+//! Depends on `agentpol-core`, on `agentpol-firewall` (whose pure emitter
+//! and translation validator it drives) and on `agentpol-bpf` (whose map
+//! compiler the plan uses); nothing here is needed to build.
 
 pub mod cgroup;
 pub mod codes;

@@ -77,6 +77,10 @@ pub struct RunState {
     pub cgroup: PathBuf,
     /// The event log.
     pub log: PathBuf,
+    /// The bpffs directory pinning the network enforcer's links (they stay
+    /// attached, and the agent filtered, until it is removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bpf_pins: Option<PathBuf>,
 }
 
 /// Creates the run's state directory (mode 0700) under `root`.
@@ -141,9 +145,15 @@ pub fn populated(cgroup: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Removes one run's cgroup and state directory.
+/// Removes one run's cgroup, then its BPF pins (only once no process is
+/// left that they filter), then its state directory.
 pub fn cleanup(root: &Path, state: &RunState) -> std::io::Result<()> {
     remove_cgroup(&state.cgroup, Duration::from_secs(5))?;
+    if let Some(pins) = &state.bpf_pins {
+        if pins.exists() {
+            fs::remove_dir_all(pins)?;
+        }
+    }
     let dir = root.join(&state.id);
     if dir.exists() {
         fs::remove_dir_all(dir)?;

@@ -84,12 +84,27 @@ fn ap0717_deny_set_unfilled() {
     );
 }
 
+#[test]
+fn ap0718_run_net_unholdable() {
+    let loss = agentpol_runtime::landlock_plan::Loss {
+        rule: Some(agentpol_core::ir::RuleId("w/net/1b2c3d4e5f60".into())),
+        src: None,
+        message: "deny of `*.evil.example` cannot be held by a kernel that sees only addresses"
+            .into(),
+    };
+    check(
+        "AP0718",
+        &agentpol_runtime::enforcer_plan::refused_diag(&loss),
+        &SourceMap::new(),
+    );
+}
+
 /// Tests may run in any order, so this checks the registry against the test
 /// functions in this file rather than against what ran.
 #[test]
 fn every_code_has_a_test_and_an_explanation() {
     let tested: BTreeSet<&str> = [
-        "AP0710", "AP0711", "AP0712", "AP0713", "AP0714", "AP0715", "AP0716", "AP0717",
+        "AP0710", "AP0711", "AP0712", "AP0713", "AP0714", "AP0715", "AP0716", "AP0717", "AP0718",
     ]
     .into_iter()
     .collect();
