@@ -10,6 +10,8 @@
 //! * [`ir`]: the checked IR, the API boundary every later stage reads.
 //! * [`eval`]: the reference evaluator over the IR, the oracle for every backend.
 //! * [`request`]: requests and decisions.
+//! * [`vocab`]: the words the IR and requests share (kinds, actions, effects,
+//!   rule ids), so that neither module depends on the other's internals.
 //! * [`diag`]: diagnostics with stable codes.
 //! * [`analysis`]: plain-data editor queries (definition, references, hover, outline, completion).
 //! * [`approx`]: path globs approximated soundly for enforcers that hold only
@@ -37,5 +39,6 @@ pub mod source;
 pub mod span;
 pub mod stdlib;
 pub mod syntax;
+pub mod vocab;
 
 pub use check::{compile, Compilation};

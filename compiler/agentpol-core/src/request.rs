@@ -14,7 +14,7 @@
 //! {"agent": "openclaw", "kind": "env", "var": "GITHUB_TOKEN"}
 //! ```
 
-use crate::ir::{Effect, RuleId, SourceRef};
+use crate::vocab::{Action, Effect, Proto, RuleId, SourceRef};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -44,7 +44,7 @@ pub enum Resource {
     /// A file operation on an absolute, normalised, symlink-resolved path.
     Fs {
         /// One of read, write, create, delete, rename, link, mkdir.
-        action: crate::ir::Action,
+        action: Action,
         /// The path as the kernel reports it.
         path: String,
     },
@@ -59,9 +59,9 @@ pub enum Resource {
     /// A socket operation.
     Net {
         /// connect, listen or sendto.
-        action: crate::ir::Action,
+        action: Action,
         /// tcp or udp (`any` is not a concrete protocol).
-        proto: crate::ir::Proto,
+        proto: Proto,
         /// The peer (or, for listen, local) address, if known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         addr: Option<IpAddr>,
