@@ -49,6 +49,13 @@ impl LetterSet {
     pub(crate) fn contains(&self, i: usize) -> bool {
         self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
+
+    /// Adds every letter of `other`.
+    fn union_with(&mut self, other: &LetterSet) {
+        for (w, o) in self.0.iter_mut().zip(&other.0) {
+            *w |= o;
+        }
+    }
 }
 
 /// One item of a pattern.
@@ -124,47 +131,53 @@ pub(crate) fn explore(
     max_states: usize,
     want_others: bool,
 ) -> Explored {
-    // Each pattern's state is a bitset of positions 0..=len in `words[p]` u64s.
-    let words: Vec<usize> = patterns
-        .iter()
-        .map(|p| (p.items.len() + 1).div_ceil(64))
-        .collect();
-    let offsets: Vec<usize> = words
-        .iter()
-        .scan(0usize, |acc, w| {
-            let o = *acc;
-            *acc += w;
-            Some(o)
-        })
-        .collect();
-    let total: usize = words.iter().sum();
-
-    let mut start = vec![0u64; total];
+    // A product state is the sorted set of live positions, numbered globally:
+    // pattern `p`'s position `i` (0..=len) is `offsets[p] + i`. Sparse on
+    // purpose: a long pattern (a 60,000-segment glob) has a position per
+    // item but only a few live at once, and a dense bitset per state made
+    // both time and memory quadratic in its length.
+    let mut offsets: Vec<u32> = Vec::with_capacity(patterns.len());
+    let mut owner: Vec<(usize, usize)> = Vec::new();
     for (p, pat) in patterns.iter().enumerate() {
-        let o = offsets.get(p).copied().unwrap_or(0);
-        set_bit(&mut start, o, 0);
-        close(pat, &mut start, o);
+        offsets.push(u32::try_from(owner.len()).unwrap_or(u32::MAX));
+        owner.extend((0..=pat.items.len()).map(|i| (p, i)));
     }
+    let item = |x: u32| -> Option<&Item> {
+        let &(p, i) = owner.get(x as usize)?;
+        patterns.get(p)?.items.get(i)
+    };
 
-    let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
+    let start = close(offsets.clone(), &item);
+
+    let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
     // (parent state, letter) per state; the start has no parent.
     let mut parent: Vec<Option<(usize, u32)>> = Vec::new();
-    let mut queue: Vec<Vec<u64>> = Vec::new();
+    let mut queue: Vec<Vec<u32>> = Vec::new();
     let mut by_vector: HashMap<Bits, usize> = HashMap::new();
     let mut classes: Vec<Class> = Vec::new();
+    let accepts = |state: &[u32]| -> Bits {
+        let mut acc = Bits::new(patterns.len());
+        for &x in state {
+            if let Some(&(p, i)) = owner.get(x as usize) {
+                if patterns.get(p).is_some_and(|pat| pat.items.len() == i) {
+                    acc.set(p);
+                }
+            }
+        }
+        acc
+    };
 
     index.insert(start.clone(), 0);
     parent.push(None);
     queue.push(start);
     let mut head = 0;
     let mut complete = true;
-    let mut next = vec![0u64; total];
     while head < queue.len() {
         let state = queue.get(head).cloned().unwrap_or_default();
         let id = head;
         head += 1;
 
-        let acc = accepts(patterns, &offsets, &state);
+        let acc = accepts(&state);
         match by_vector.get(&acc) {
             None => {
                 by_vector.insert(acc.clone(), classes.len());
@@ -183,47 +196,24 @@ pub(crate) fn explore(
             }
         }
 
-        // Active positions of this state, per pattern: only they can move.
-        let mut active: Vec<(usize, usize, usize)> = Vec::new();
-        for (p, pat) in patterns.iter().enumerate() {
-            let o = offsets.get(p).copied().unwrap_or(0);
-            let w = words.get(p).copied().unwrap_or(0);
-            for k in 0..w {
-                let mut bits = state.get(o + k).copied().unwrap_or(0);
-                while bits != 0 {
-                    let i = k * 64 + bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    if i < pat.items.len() {
-                        active.push((p, o, i));
-                    }
-                }
-            }
-        }
-        for letter in 0..letters {
-            next.iter_mut().for_each(|w| *w = 0);
-            let mut touched: Vec<usize> = Vec::new();
-            for &(p, o, i) in &active {
-                let Some(item) = patterns.get(p).and_then(|pat| pat.items.get(i)) else {
-                    continue;
-                };
-                if item.set.contains(letter) {
-                    set_bit(&mut next, o, if item.star { i } else { i + 1 });
-                    if touched.last() != Some(&p) {
-                        touched.push(p);
-                    }
-                }
-            }
-            for &p in &touched {
-                if let Some(pat) = patterns.get(p) {
-                    close(pat, &mut next, offsets.get(p).copied().unwrap_or(0));
-                }
-            }
+        // Live positions that have an item to consume: only they can move.
+        let active: Vec<(u32, &Item)> = state
+            .iter()
+            .filter_map(|&x| item(x).map(|it| (x, it)))
+            .collect();
+        for letter in letters_to_try(&active, letters) {
+            let next: Vec<u32> = active
+                .iter()
+                .filter(|(_, it)| it.set.contains(letter))
+                .map(|&(x, it)| if it.star { x } else { x + 1 })
+                .collect();
+            let next = close(next, &item);
             // All-dead states still count: the word matches no pattern, which
             // is a vector like any other (and is usually realisable).
             if index.contains_key(&next) {
                 // A second way into a known state is another word of its class.
                 if want_others {
-                    let acc = accepts(patterns, &offsets, &next);
+                    let acc = accepts(&next);
                     if let Some(class) = by_vector.get(&acc).and_then(|&c| classes.get_mut(c)) {
                         if class.others.len() < OTHERS_PER_CLASS {
                             let mut w = word(&parent, id);
@@ -240,7 +230,7 @@ pub(crate) fn explore(
             }
             index.insert(next.clone(), queue.len());
             parent.push(Some((id, letter as u32)));
-            queue.push(next.clone());
+            queue.push(next);
         }
         if !complete {
             break;
@@ -253,15 +243,38 @@ pub(crate) fn explore(
     }
 }
 
-fn accepts(patterns: &[Pattern], offsets: &[usize], state: &[u64]) -> Bits {
-    let mut acc = Bits::new(patterns.len());
-    for (p, pat) in patterns.iter().enumerate() {
-        let o = offsets.get(p).copied().unwrap_or(0);
-        if get_bit(state, o, pat.items.len()) {
-            acc.set(p);
+/// The letters worth trying from a state, ascending: every letter some live
+/// item accepts, and the first few that none accepts. Those all lead to the
+/// same all-dead state, so after the first (which finds or makes it) and the
+/// next [`OTHERS_PER_CLASS`] (which may add other words to its class), the
+/// rest change nothing. Skipping them makes a state's cost follow its live
+/// items, not the alphabet: with a set of N literal paths the alphabet has N
+/// letters, and trying each from each of the N states was quadratic.
+fn letters_to_try(active: &[(u32, &Item)], letters: usize) -> Vec<usize> {
+    let mut accepted = LetterSet::empty(letters);
+    for (_, it) in active {
+        accepted.union_with(&it.set);
+    }
+    let mut out = Vec::new();
+    let mut dead_left = 1 + OTHERS_PER_CLASS;
+    for (k, &w) in accepted.0.iter().enumerate() {
+        if w == 0 && dead_left == 0 {
+            continue;
+        }
+        for b in 0..64 {
+            let letter = k * 64 + b;
+            if letter >= letters {
+                break;
+            }
+            if w & (1 << b) != 0 {
+                out.push(letter);
+            } else if dead_left > 0 {
+                dead_left -= 1;
+                out.push(letter);
+            }
         }
     }
-    acc
+    out
 }
 
 fn word(parent: &[Option<(usize, u32)>], mut id: usize) -> Vec<u32> {
@@ -274,26 +287,37 @@ fn word(parent: &[Option<(usize, u32)>], mut id: usize) -> Vec<u32> {
     out
 }
 
-fn set_bit(v: &mut [u64], offset: usize, i: usize) {
-    if let Some(w) = v.get_mut(offset + i / 64) {
-        *w |= 1 << (i % 64);
-    }
-}
-
-fn get_bit(v: &[u64], offset: usize, i: usize) -> bool {
-    v.get(offset + i / 64)
-        .is_some_and(|w| w & (1 << (i % 64)) != 0)
-}
-
-/// Epsilon closure: a star may match zero letters, so reaching position `i`
-/// of a star item also reaches `i + 1`. Closure only moves forward, so one
-/// ascending pass suffices.
-fn close(pat: &Pattern, v: &mut [u64], offset: usize) {
-    for (i, item) in pat.items.iter().enumerate() {
-        if item.star && get_bit(v, offset, i) {
-            set_bit(v, offset, i + 1);
+/// Epsilon closure of a set of live positions, returned sorted and without
+/// duplicates: a star may match zero letters, so reaching position `x` of a
+/// star item also reaches `x + 1` (the same pattern's next position: a star
+/// is never a pattern's end position). Closure only moves forward by one, so
+/// one ascending merge of the input with the one pending successor suffices:
+/// linear in the positions reached, whatever the patterns' lengths.
+fn close<'a>(mut live: Vec<u32>, item: &impl Fn(u32) -> Option<&'a Item>) -> Vec<u32> {
+    live.sort_unstable();
+    live.dedup();
+    let mut out = Vec::with_capacity(live.len());
+    let mut input = live.into_iter().peekable();
+    let mut carry: Option<u32> = None;
+    loop {
+        let x = match carry.take() {
+            Some(c) => {
+                if input.peek() == Some(&c) {
+                    input.next();
+                }
+                c
+            }
+            None => match input.next() {
+                Some(x) => x,
+                None => break,
+            },
+        };
+        out.push(x);
+        if item(x).is_some_and(|it| it.star) {
+            carry = Some(x + 1);
         }
     }
+    out
 }
 
 #[cfg(test)]
