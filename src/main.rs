@@ -63,7 +63,7 @@ enum Command {
     Diff(cmd::diff::Args),
     /// Run the language server on stdin/stdout (for editors).
     Lsp(cmd::lsp::Args),
-    /// Start a command as an agent, confined by the kernel (Landlock, no network), and supervise it.
+    /// Start a command as an agent, confined by the kernel (Landlock for files and exec, cgroup BPF for the network), and supervise it.
     Run(cmd::run::Args),
     /// List runs and leftovers of killed supervisors.
     Status(cmd::status::Args),
