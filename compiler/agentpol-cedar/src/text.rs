@@ -152,7 +152,7 @@ pub(crate) fn long_lit(v: i64) -> String {
 
 /// A boolean Cedar expression under construction. Constants fold away, so
 /// an approximated-to-nothing part disappears from the printed policy.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Expr {
     /// `true`.
     True,
@@ -168,10 +168,13 @@ pub(crate) enum Expr {
     Or(Vec<Expr>),
 }
 
-/// Disjunctions longer than this are printed as a balanced tree of
-/// parenthesised groups, keeping Cedar's parse and evaluation depth
-/// logarithmic in the number of rules (a gate can OR thousands of them).
-const OR_CHUNK: usize = 16;
+/// Disjunctions and conjunctions longer than this are printed as a balanced
+/// tree of parenthesised groups, keeping Cedar's parse, evaluation and drop
+/// depth logarithmic in the number of operands: a gate can OR thousands of
+/// rules, and one rule can AND thousands of conditions (Cedar builds `a && b
+/// && c` as a left-deep tree and walks it recursively: 20,000 conjuncts
+/// overflowed a 1 MiB stack when it dropped the parsed policy).
+const CHUNK: usize = 16;
 
 impl Expr {
     /// An atomic expression.
@@ -182,13 +185,22 @@ impl Expr {
     /// The conjunction, folded.
     pub(crate) fn and(items: impl IntoIterator<Item = Expr>) -> Expr {
         let mut out = Vec::new();
+        // Deduplicated through a set: `out.contains` made 20,000 conjuncts
+        // quadratic.
+        let mut seen = std::collections::HashSet::new();
         for e in items {
             match e {
                 Expr::True => {}
                 Expr::False => return Expr::False,
-                Expr::And(inner) => out.extend(inner),
+                Expr::And(inner) => {
+                    for e in inner {
+                        if seen.insert(e.clone()) {
+                            out.push(e)
+                        }
+                    }
+                }
                 e => {
-                    if !out.contains(&e) {
+                    if seen.insert(e.clone()) {
                         out.push(e)
                     }
                 }
@@ -204,13 +216,20 @@ impl Expr {
     /// The disjunction, folded.
     pub(crate) fn or(items: impl IntoIterator<Item = Expr>) -> Expr {
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for e in items {
             match e {
                 Expr::False => {}
                 Expr::True => return Expr::True,
-                Expr::Or(inner) => out.extend(inner),
+                Expr::Or(inner) => {
+                    for e in inner {
+                        if seen.insert(e.clone()) {
+                            out.push(e)
+                        }
+                    }
+                }
                 e => {
-                    if !out.contains(&e) {
+                    if seen.insert(e.clone()) {
                         out.push(e)
                     }
                 }
@@ -250,15 +269,8 @@ impl Expr {
                 e.write(out);
                 out.push(')');
             }
-            Expr::And(items) => {
-                for (i, e) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(" && ");
-                    }
-                    e.write_operand(out);
-                }
-            }
-            Expr::Or(items) => write_or(items, out),
+            Expr::And(items) => write_chain(items, " && ", out),
+            Expr::Or(items) => write_chain(items, " || ", out),
         }
     }
 
@@ -282,8 +294,8 @@ impl Expr {
             return format!(" {flat} ");
         }
         let (items, op) = match self {
-            Expr::Or(items) if items.len() <= OR_CHUNK => (items, "|| "),
-            Expr::And(items) => (items, "&& "),
+            Expr::Or(items) if items.len() <= CHUNK => (items, "|| "),
+            Expr::And(items) if items.len() <= CHUNK => (items, "&& "),
             _ => return format!("\n{indent}{flat}\n"),
         };
         let mut out = String::from("\n");
@@ -301,21 +313,24 @@ impl Expr {
     }
 }
 
-fn write_or(items: &[Expr], out: &mut String) {
-    if items.len() <= OR_CHUNK {
+/// Writes `items` joined by `op` (` && ` or ` || `, both associative, and
+/// grouping keeps Cedar's left-to-right short-circuit order), as a balanced
+/// tree of at most [`CHUNK`] groups per level. The recursion here is as deep
+/// as the tree, logarithmic in `items.len()`.
+fn write_chain(items: &[Expr], op: &str, out: &mut String) {
+    if items.len() <= CHUNK {
         for (i, e) in items.iter().enumerate() {
             if i > 0 {
-                out.push_str(" || ");
+                out.push_str(op);
             }
             e.write_operand(out);
         }
         return;
     }
-    // Balanced: split into at most OR_CHUNK groups of near-equal size.
-    let group = items.len().div_ceil(OR_CHUNK);
+    let group = items.len().div_ceil(CHUNK);
     for (i, chunk) in items.chunks(group).enumerate() {
         if i > 0 {
-            out.push_str(" || ");
+            out.push_str(op);
         }
         if chunk.len() == 1 {
             if let Some(e) = chunk.first() {
@@ -323,7 +338,7 @@ fn write_or(items: &[Expr], out: &mut String) {
             }
         } else {
             out.push('(');
-            write_or(chunk, out);
+            write_chain(chunk, op, out);
             out.push(')');
         }
     }
@@ -396,5 +411,43 @@ mod tests {
         }
         assert!(max <= 3, "nesting {max}");
         assert_eq!(text.matches("||").count(), 999);
+    }
+
+    #[test]
+    fn long_conjunctions_are_balanced() {
+        // 20,000 conjuncts printed flat overflowed Cedar's recursive drop.
+        let items: Vec<Expr> = (0..20_000).map(|i| Expr::atom(format!("x{i}"))).collect();
+        let text = Expr::and(items).render();
+        let mut depth = 0usize;
+        let mut max = 0usize;
+        for c in text.chars() {
+            match c {
+                '(' => {
+                    depth += 1;
+                    max = max.max(depth)
+                }
+                ')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        assert!(max <= 4, "nesting {max}");
+        assert_eq!(text.matches("&&").count(), 19_999);
+        // Cedar reads it, with the conjuncts in their order.
+        let policy = format!(
+            "permit(principal, action, resource) when {{ {} }};",
+            text.replace('x', "context.x")
+        );
+        let set: cedar_policy::PolicySet = policy.parse().expect("Cedar parses the balanced form");
+        assert_eq!(set.policies().count(), 1);
+        let order: Vec<usize> = text
+            .split("&&")
+            .map(|t| {
+                t.trim_matches(|c: char| c == '(' || c == ')' || c == ' ')
+                    .trim_start_matches('x')
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(order, (0..20_000).collect::<Vec<_>>());
     }
 }
