@@ -7,6 +7,7 @@
 mod firewall_support;
 
 use agentpol_core::ir::{Action::*, Effect::*, Proto};
+use agentpol_testkit::dns_script::{a, aaaa, Qtype, Reply, Script, Server};
 use agentpol_testkit::net_fixture::{cgroup, net, Fixture};
 use firewall_support::*;
 use std::process::{Command, Output};
@@ -153,24 +154,6 @@ fn dry_run_decides_as_the_real_run_with_real_spans() {
     assert!(!dry_err.contains("<unknown>"), "{dry_err}");
 }
 
-const FAKE_DNS: &str = r#"
-import socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 53))
-print("ready", flush=True)
-while True:
-    q, peer = s.recvfrom(512)
-    qd = q[12:]
-    qtype = struct.unpack("!H", qd[qd.index(b"\0") + 1:qd.index(b"\0") + 3])[0]
-    if qtype == 1:
-        data = bytes([192, 0, 2, 44])
-    else:
-        data = socket.inet_pton(socket.AF_INET6, "2001:db8::44")
-    head = q[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"
-    ans = b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, 30, len(data)) + data
-    s.sendto(head + qd + ans, peer)
-"#;
-
 #[test]
 fn applies_verifies_and_removes() {
     if !privileged("applies_verifies_and_removes") {
@@ -187,18 +170,25 @@ fn applies_verifies_and_removes() {
     let dir = build_dir(&tmp, &sample(&format!("{base}/agent")));
     let other = tmp.write("other.nft", "table inet other {\n chain c {\n  type filter hook output priority 10; policy accept;\n }\n}\n");
     run(&mut ns.cmd("nft", &["-f", &other]));
-    let dns_py = tmp.write("dns.py", FAKE_DNS);
-    let mut c = ns.cmd("/usr/bin/python3", &[&dns_py]);
-    c.stdout(std::process::Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
+    // The agent's resolver, 127.0.0.1 in the namespace: the scripted server
+    // (the Python one it replaces copied the query's EDNS record, which
+    // hickory sends, into the answer section).
+    let _dns = Server::start(
+        "127.0.0.1".parse().unwrap(),
+        Some(std::path::Path::new(&ns.path())),
+        Script::new()
+            .on(
+                "svc.test.example",
+                Qtype::A,
+                Reply::Answer(vec![a("svc.test.example", 30, "192.0.2.44")]),
+            )
+            .on(
+                "svc.test.example",
+                Qtype::Aaaa,
+                Reply::Answer(vec![aaaa("svc.test.example", 30, "2001:db8::44")]),
+            ),
     )
-    .unwrap();
-    let _dns = Proc(child);
-    assert_eq!(line.trim(), "ready");
+    .unwrap_or_else(|e| panic!("cannot start the scripted DNS server: {e}"));
     let tables = |ns: &Netns| {
         String::from_utf8(run(&mut ns.cmd("nft", &["list", "tables"])).stdout).unwrap()
     };

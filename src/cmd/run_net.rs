@@ -7,14 +7,14 @@ use agentpol_bpf::loader::Enforcer;
 use agentpol_core::ir::{Agent, Host, Matcher, Policy};
 use agentpol_runtime::dns;
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
 /// Resolves the exact domains of the run's net rules (agent and skill),
-/// through the agent's first resolver, else the host's. `localhost` names are
-/// the loopback networks (RFC 6761), never asked. A name that fails is left
-/// out: its allow grants nothing, its deny refuses the start (AP0718).
+/// through the agent's resolvers, else the host's (`dns::Servers`).
+/// `localhost` names are the loopback networks (RFC 6761), never asked. A
+/// name that fails is left out: its allow grants nothing, its deny refuses
+/// the start (AP0718).
 pub fn resolve_names(agent: &Agent, skill: Option<&str>, quiet: bool) -> Names {
     let skill_rules = skill
         .and_then(|s| agent.skills.iter().find(|k| k.name == s))
@@ -35,32 +35,31 @@ pub fn resolve_names(agent: &Agent, skill: Option<&str>, quiet: bool) -> Names {
             }
         }
     }
-    let system: Option<IpAddr> = std::fs::read_to_string("/etc/resolv.conf")
-        .ok()
-        .and_then(|t| dns::resolv_conf_nameserver(&t));
-    let resolver = agent.resolvers.first().copied().or(system);
     let mut names = Names::new();
+    let servers = dns::Servers::of(agent);
+    let mut asked = Vec::new();
     for name in wanted {
-        if let Some(nets) = agentpol_firewall::lower::reserved_name(&name) {
-            names.insert(name, nets);
-            continue;
+        match agentpol_firewall::lower::reserved_name(&name) {
+            Some(nets) => {
+                names.insert(name, nets);
+            }
+            None => asked.push((name, servers.clone())),
         }
-        let Some(resolver) = resolver else {
-            eprintln!("warning: cannot resolve {name}: no resolver (the agent names none and /etc/resolv.conf has none)");
-            continue;
-        };
-        match dns::resolve(resolver, &name) {
+    }
+    for (name, result) in dns::resolve_all(&asked) {
+        match result {
             Ok(r) => {
                 if !quiet {
                     let shown: Vec<String> = r.addrs.iter().map(ToString::to_string).collect();
                     eprintln!(
-                        "agentpol: resolved {name} at start -> {} (resolver {resolver}, TTL {}s); \
+                        "agentpol: resolved {name} at start -> {} (resolver {}, TTL {}s); \
                          held until the run ends: restart to re-resolve",
                         if shown.is_empty() {
                             "no address".to_owned()
                         } else {
                             shown.join(", ")
                         },
+                        r.resolver,
                         r.ttl_secs
                     );
                 }
@@ -69,7 +68,7 @@ pub fn resolve_names(agent: &Agent, skill: Option<&str>, quiet: bool) -> Names {
                     r.addrs.iter().map(|a| ipnet::IpNet::from(*a)).collect(),
                 );
             }
-            Err(e) => eprintln!("warning: cannot resolve {name} (asking {resolver}): {e}"),
+            Err(e) => eprintln!("warning: cannot resolve {name}: {e}"),
         }
     }
     names

@@ -100,7 +100,8 @@ pub struct Options {
 pub struct Resolution {
     /// A and AAAA answers (may be empty: the name did not resolve).
     pub addrs: Vec<IpAddr>,
-    /// Which resolver answered (`1.1.1.1`, or `system` for the host's resolver).
+    /// The address of the resolver that answered (`1.1.1.1`), a declared
+    /// one or the host's.
     pub resolver: String,
     /// The smallest TTL of the answers, in seconds.
     pub ttl_secs: u32,

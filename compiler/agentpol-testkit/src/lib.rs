@@ -3,6 +3,8 @@
 //! production crate ships test helpers.
 
 pub mod build_dir;
+#[cfg(feature = "dns")]
+pub mod dns_script;
 pub mod ir_build;
 pub mod net_fixture;
 pub mod policy_gen;

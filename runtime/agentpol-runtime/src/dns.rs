@@ -1,277 +1,324 @@
-//! Resolving a policy's domains when a ruleset is applied: one question (A or
-//! AAAA) out, the answers' addresses and TTLs back (the TTLs are recorded:
-//! DNS changes need a re-apply).
+//! Resolving a policy's domains when a ruleset is applied (`apply`) or an
+//! agent is started (`run`): A and AAAA for each exact name, the addresses
+//! and TTLs back (the TTLs are recorded: DNS changes need a re-apply).
 //!
-//! Only what `apply` needs: no EDNS, no TCP fallback (a truncated answer is an
-//! error, and the name then fails closed), CNAME chains are followed only as
-//! far as the resolver already flattened them into the answer section.
+//! The DNS client is `hickory-resolver` (a maintained resolver: random query
+//! ids and random source ports, replies checked against the query's id,
+//! source and question before they are parsed, TCP when a UDP reply is
+//! truncated). This module only chooses whom to ask, bounds the time, and
+//! decides which records of a reply count:
+//!
+//! * **Whom.** The agent's `resolvers { … }` when it declares any, in order,
+//!   else the `nameserver`s of `/etc/resolv.conf`. The next server is asked
+//!   only when one fails (timeout, SERVFAIL, REFUSED, …); an answer,
+//!   NXDOMAIN included, is final. Port 53, UDP then TCP.
+//! * **Which records.** Only the asked name's own records, following CNAME
+//!   records from it: an address owned by any other name in the reply (an
+//!   attacker's or a confused resolver's extra record) is ignored, and so is
+//!   an address owned by a name inside the chain rather than at its end. The
+//!   resolver asks again for a CNAME target the reply did not answer
+//!   (at most 8 steps); a looping chain is an error. hickory's own lookup
+//!   does not do this filtering (it hands back every address record of a
+//!   reply that also answers the name: seen in `tests/dns_resolve.rs`), so
+//!   [`chain_addrs`] does it on what the lookup returns.
+//! * **What it means.** NXDOMAIN and an empty answer are "no addresses" (a
+//!   deny then has nothing to deny, an allow allows nothing); any other failure
+//!   is an error, and the callers fail closed (AP0715 for an allow, AP0717
+//!   refusing a deny). Half an answer is not an answer: A and AAAA must both
+//!   succeed at the same server. The TTL recorded is the smallest of the
+//!   records used, CNAME links included (capped at one day by the resolver);
+//!   0 when there is no address.
+//! * **Names as written.** Every name is asked as a fully qualified name: no
+//!   `search` domains or `ndots` from resolv.conf, so `api.example.com` never
+//!   becomes `api.example.com.corp.example`. `/etc/hosts` is **not** read:
+//!   a policy's name means what DNS says, not what one host's file says
+//!   (`localhost` and `*.localhost` are pinned to loopback by
+//!   `agentpol_firewall::lower::reserved_name` before anything is asked, and
+//!   the resolver answers `*.invalid` and `*.onion` with NXDOMAIN without
+//!   asking, RFC 6761 and 7686).
+//! * **Bounds.** One exchange (UDP with hickory's retransmissions inside it,
+//!   or TCP) times out after [`QUERY_TIMEOUT`] (2 s) and is tried
+//!   [`ATTEMPTS`] (2) times; one name at one server, A and AAAA in parallel
+//!   and CNAME follow-ups included, is cut at [`NAME_DEADLINE`] (5 s). So an
+//!   unreachable server costs at most 5 s per name, and a name costs at most
+//!   5 s per server asked. Up to [`PARALLEL_NAMES`] (8) names are resolved at
+//!   once.
+//! * **No cache across calls.** Each [`resolve_all`] call (one `apply`, one
+//!   `run` start) builds its resolvers afresh and drops them, cache included.
+//!
+//! The public functions are synchronous: each call runs a current-thread
+//! tokio runtime of its own for its lookups.
 
 use crate::codes;
 use agentpol_core::diag::Diag;
-use agentpol_core::ir::{Host, Matcher, Policy};
+use agentpol_core::ir::{Agent, Host, Matcher, Policy};
 use agentpol_core::span::Span;
 use agentpol_firewall::Resolution;
+use futures_util::stream::{self, StreamExt};
+use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_resolver::TokioResolver;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::IpAddr;
 use std::time::Duration;
 
-/// The record type asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QType {
-    /// IPv4 address.
-    A,
-    /// IPv6 address.
-    Aaaa,
+/// How long one exchange with a server (one UDP query with its
+/// retransmissions, or one TCP query) may take.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How many times an exchange is tried before the server counts as failed.
+pub const ATTEMPTS: usize = 2;
+
+/// The hard bound for one name at one server (A and AAAA in parallel, CNAME
+/// follow-ups included), whatever the resolver does inside it.
+pub const NAME_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How many names are resolved at once.
+pub const PARALLEL_NAMES: usize = 8;
+
+/// The longest CNAME chain read out of one answer; a longer one is an error.
+const MAX_CHAIN: usize = 16;
+
+/// The host's resolver configuration.
+const RESOLV_CONF: &str = "/etc/resolv.conf";
+
+/// Which servers a name is asked.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Servers {
+    /// The agent's `resolvers { … }`, asked in order.
+    Declared(Vec<IpAddr>),
+    /// The `nameserver`s of `/etc/resolv.conf`, asked in order.
+    System,
 }
 
-impl QType {
-    fn code(self) -> u16 {
-        match self {
-            QType::A => 1,
-            QType::Aaaa => 28,
+impl Servers {
+    /// The agent's declared resolvers, else the system's.
+    pub fn of(agent: &Agent) -> Servers {
+        if agent.resolvers.is_empty() {
+            Servers::System
+        } else {
+            Servers::Declared(agent.resolvers.clone())
         }
     }
 }
 
-/// A query for `name` with transaction id `id` (recursion desired).
-pub fn encode_query(id: u16, name: &str, qtype: QType) -> Result<Vec<u8>, String> {
-    let mut m = Vec::with_capacity(32 + name.len());
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    encode_name(&mut m, name)?;
-    m.extend_from_slice(&qtype.code().to_be_bytes());
-    m.extend_from_slice(&1u16.to_be_bytes());
-    Ok(m)
+/// The `nameserver` addresses of a resolv.conf text, in order (the options,
+/// `search` and `domain` lines are not used: see the module doc).
+pub fn resolv_conf_nameservers(text: &str) -> Vec<IpAddr> {
+    hickory_resolver::system_conf::parse_resolv_conf(text)
+        .map(|(config, _)| config.name_servers().iter().map(|s| s.ip).collect())
+        .unwrap_or_default()
 }
 
-fn encode_name(m: &mut Vec<u8>, name: &str) -> Result<(), String> {
-    let name = name.trim_end_matches('.');
-    if name.is_empty() || name.len() > 253 {
-        return Err(format!("{name:?} is not a valid domain name"));
+/// The addresses to ask for `servers`, or why there are none.
+fn server_addrs(servers: &Servers) -> Result<Vec<IpAddr>, String> {
+    let addrs = match servers {
+        Servers::Declared(a) => a.clone(),
+        Servers::System => std::fs::read_to_string(RESOLV_CONF)
+            .map(|t| resolv_conf_nameservers(&t))
+            .unwrap_or_default(),
+    };
+    if addrs.is_empty() {
+        return Err(format!(
+            "no resolver: the agent names none and {RESOLV_CONF} has no nameserver"
+        ));
     }
-    for label in name.split('.') {
-        if label.is_empty()
-            || label.len() > 63
-            || !label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(format!("{name:?} has an invalid label {label:?}"));
+    Ok(addrs)
+}
+
+/// The resolver's options: the bounds of the module doc, no hosts file, the
+/// CNAME records kept in the answer (the chain is checked here).
+fn options() -> ResolverOpts {
+    let mut o = ResolverOpts::default();
+    o.timeout = QUERY_TIMEOUT;
+    // hickory counts the tries after the first.
+    o.attempts = ATTEMPTS - 1;
+    o.use_hosts_file = ResolveHosts::Never;
+    o.preserve_intermediates = true;
+    o.ndots = 0;
+    o
+}
+
+/// A resolver asking `server` only (port 53, UDP then TCP).
+fn resolver_for(server: IpAddr) -> Result<TokioResolver, String> {
+    let config = ResolverConfig::from_name_servers(vec![NameServerConfig::udp_and_tcp(server)]);
+    TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+        .with_options(options())
+        .build()
+        .map_err(|e| format!("cannot set up a resolver for {server}: {e}"))
+}
+
+/// The addresses of type `rtype` that `records` give `asked`: follow CNAME
+/// records owned by the current name from `asked`, then take the address
+/// records owned by the chain's last name. Every other record is ignored.
+/// Returns the addresses with the smallest TTL of the records used (None
+/// without addresses); a looping or overlong chain is an error.
+pub fn chain_addrs(
+    asked: &Name,
+    rtype: RecordType,
+    records: &[Record],
+) -> Result<(Vec<IpAddr>, Option<u32>), String> {
+    let owned_by = |name: &Name, r: &Record| r.dns_class == DNSClass::IN && r.name == *name;
+    let mut current = asked.clone();
+    let mut chain = vec![current.clone()];
+    let mut ttl: Option<u32> = None;
+    loop {
+        let next = records.iter().find_map(|r| match &r.data {
+            RData::CNAME(target) if owned_by(&current, r) => Some((target.0.clone(), r.ttl)),
+            _ => None,
+        });
+        let Some((target, link_ttl)) = next else {
+            break;
+        };
+        if chain.contains(&target) {
+            return Err(format!("CNAME loop in the answer for {asked}"));
         }
-        m.push(label.len() as u8);
-        m.extend_from_slice(label.as_bytes());
-    }
-    m.push(0);
-    Ok(())
-}
-
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn u8(&mut self) -> Result<u8, String> {
-        let v = *self.b.get(self.pos).ok_or("answer too short")?;
-        self.pos += 1;
-        Ok(v)
-    }
-    fn u16(&mut self) -> Result<u16, String> {
-        Ok(u16::from(self.u8()?) << 8 | u16::from(self.u8()?))
-    }
-    fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from(self.u16()?) << 16 | u32::from(self.u16()?))
-    }
-    fn bytes(&mut self, n: usize) -> Result<&[u8], String> {
-        let end = self.pos.checked_add(n).ok_or("answer too short")?;
-        let s = self.b.get(self.pos..end).ok_or("answer too short")?;
-        self.pos = end;
-        Ok(s)
-    }
-    /// Reads a possibly compressed name, lower-cased, without the final dot.
-    /// Pointers must point backwards and at most 128 labels are read, so a
-    /// hostile message cannot loop.
-    fn name(&mut self) -> Result<String, String> {
-        let mut out = String::new();
-        let mut pos = self.pos;
-        let mut jumped = false;
-        for _ in 0..128 {
-            let len = *self.b.get(pos).ok_or("answer too short")?;
-            match len {
-                0 => {
-                    if !jumped {
-                        self.pos = pos + 1;
-                    }
-                    return Ok(out);
-                }
-                l if l & 0xC0 == 0xC0 => {
-                    let lo = *self.b.get(pos + 1).ok_or("answer too short")?;
-                    let target = usize::from(l & 0x3F) << 8 | usize::from(lo);
-                    if target >= pos {
-                        return Err("forward compression pointer in answer".into());
-                    }
-                    if !jumped {
-                        self.pos = pos + 2;
-                    }
-                    jumped = true;
-                    pos = target;
-                }
-                l if l & 0xC0 == 0 => {
-                    let end = pos + 1 + usize::from(l);
-                    let label = self.b.get(pos + 1..end).ok_or("answer too short")?;
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(&String::from_utf8_lossy(label).to_ascii_lowercase());
-                    pos = end;
-                }
-                _ => return Err("bad label in answer".into()),
-            }
+        if chain.len() > MAX_CHAIN {
+            return Err(format!(
+                "CNAME chain longer than {MAX_CHAIN} in the answer for {asked}"
+            ));
         }
-        Err("name too long in answer".into())
+        ttl = Some(ttl.map_or(link_ttl, |t| t.min(link_ttl)));
+        chain.push(target.clone());
+        current = target;
     }
-}
-
-/// The addresses (with TTLs) of type `qtype` owned by `name` in a response to
-/// query `id` for `name`, following CNAME records from `name`. Records owned
-/// by any other name (an attacker's or a confused resolver's extra A record)
-/// are ignored; a response whose question is not the one asked is refused.
-/// NXDOMAIN and an empty answer give an empty list; other errors are `Err`.
-pub fn parse_response(
-    msg: &[u8],
-    id: u16,
-    name: &str,
-    qtype: QType,
-) -> Result<Vec<(IpAddr, u32)>, String> {
-    let asked = name.trim_end_matches('.').to_ascii_lowercase();
-    let mut r = Reader { b: msg, pos: 0 };
-    if r.u16()? != id {
-        return Err("answer to another query".into());
-    }
-    let flags = r.u16()?;
-    if flags & 0x8000 == 0 {
-        return Err("not a response".into());
-    }
-    if flags & 0x0200 != 0 {
-        return Err("truncated answer (DNS over TCP is not supported)".into());
-    }
-    let rcode = flags & 0x000F;
-    let qd = r.u16()?;
-    let an = r.u16()?;
-    r.u16()?;
-    r.u16()?;
-    if qd != 1 {
-        return Err(format!("{qd} questions in the answer, expected 1"));
-    }
-    let qname = r.name()?;
-    let (qt, qc) = (r.u16()?, r.u16()?);
-    if qname != asked || qt != qtype.code() || qc != 1 {
-        return Err(format!("answer to another question ({qname:?}, type {qt})"));
-    }
-    match rcode {
-        0 => {}
-        3 => return Ok(Vec::new()),
-        2 => return Err("server failure (SERVFAIL)".into()),
-        5 => return Err("query refused (REFUSED)".into()),
-        c => return Err(format!("error code {c}")),
-    }
-    // (owner, type, ttl, data or CNAME target)
-    let mut records = Vec::new();
-    for _ in 0..an {
-        let owner = r.name()?;
-        let ty = r.u16()?;
-        let class = r.u16()?;
-        let ttl = r.u32()?;
-        let len = usize::from(r.u16()?);
-        let start = r.pos;
-        let data = r.bytes(len)?.to_vec();
-        if class != 1 {
+    let mut addrs = Vec::new();
+    let mut addr_ttl: Option<u32> = None;
+    for r in records {
+        if !owned_by(&current, r) || r.record_type() != rtype {
             continue;
         }
-        let target = if ty == CNAME {
-            let mut t = Reader { b: msg, pos: start };
-            Some(t.name()?)
-        } else {
-            None
-        };
-        records.push((owner, ty, ttl, data, target));
+        if let Some(a) = r.data.ip_addr() {
+            if !addrs.contains(&a) {
+                addrs.push(a);
+            }
+            addr_ttl = Some(addr_ttl.map_or(r.ttl, |t| t.min(r.ttl)));
+        }
     }
-    // Follow the chain from the asked name; each step must be a CNAME owned by
-    // the current name, and a chain never revisits a name.
-    let mut current = asked;
-    let mut seen = vec![current.clone()];
-    let mut out = Vec::new();
-    loop {
-        for (owner, ty, ttl, data, _) in &records {
-            if *owner != current || *ty != qtype.code() {
-                continue;
-            }
-            let addr = match (qtype, data.len()) {
-                (QType::A, 4) => IpAddr::V4(Ipv4Addr::new(data[0], data[1], data[2], data[3])),
-                (QType::Aaaa, 16) => {
-                    let mut a = [0u8; 16];
-                    a.copy_from_slice(data);
-                    IpAddr::V6(Ipv6Addr::from(a))
-                }
-                _ => return Err("malformed address record".into()),
-            };
-            out.push((addr, *ttl));
-        }
-        if !out.is_empty() {
-            return Ok(out);
-        }
-        let next = records
-            .iter()
-            .find(|(owner, ty, ..)| *owner == current && *ty == CNAME)
-            .and_then(|(.., target)| target.clone());
-        match next {
-            Some(t) if !seen.contains(&t) => {
-                seen.push(t.clone());
-                current = t;
-            }
-            Some(_) => return Err("CNAME loop in answer".into()),
-            None => return Ok(out),
-        }
+    let ttl = addr_ttl.map(|a| ttl.map_or(a, |c| c.min(a)));
+    Ok((addrs, ttl))
+}
+
+/// One record type of `name` at one server: NXDOMAIN and "no records" are an
+/// empty answer, anything else that is not an answer is an error.
+async fn lookup(
+    resolver: &TokioResolver,
+    name: &Name,
+    rtype: RecordType,
+) -> Result<(Vec<IpAddr>, Option<u32>), String> {
+    match resolver.lookup(name.clone(), rtype).await {
+        Ok(l) => chain_addrs(name, rtype, l.answers()),
+        Err(NetError::Dns(DnsError::NoRecordsFound(_))) => Ok((Vec::new(), None)),
+        Err(e) => Err(e.to_string()),
     }
 }
 
-/// The CNAME record type.
-const CNAME: u16 = 5;
-
-/// The first `nameserver` of a resolv.conf text.
-pub fn resolv_conf_nameserver(text: &str) -> Option<IpAddr> {
-    text.lines().find_map(|l| {
-        let mut w = l.split_whitespace();
-        (w.next() == Some("nameserver"))
-            .then(|| w.next())
-            .flatten()
-            .and_then(|a| a.split('%').next()?.parse().ok())
+/// A and AAAA of `name` at `server`, within [`NAME_DEADLINE`].
+async fn at_server(
+    resolver: &TokioResolver,
+    server: IpAddr,
+    name: &Name,
+) -> Result<Resolution, String> {
+    let both = futures_util::future::join(
+        lookup(resolver, name, RecordType::A),
+        lookup(resolver, name, RecordType::AAAA),
+    );
+    let (v4, v6) = tokio::time::timeout(NAME_DEADLINE, both)
+        .await
+        .map_err(|_| format!("no answer within {} s", NAME_DEADLINE.as_secs()))?;
+    let (mut addrs, ttl4) = v4?;
+    let (more, ttl6) = v6?;
+    addrs.extend(more);
+    let ttl = match (ttl4, ttl6) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(t), None) | (None, Some(t)) => t,
+        (None, None) => 0,
+    };
+    Ok(Resolution {
+        addrs,
+        resolver: server.to_string(),
+        ttl_secs: ttl,
+        at: None,
     })
 }
 
-/// Builds a response (for tests and the test resolver): every answer as a
-/// record of the question's name via a compression pointer.
-pub fn encode_response(query: &[u8], answers: &[(IpAddr, u32)], rcode: u8) -> Vec<u8> {
-    let mut m = Vec::new();
-    let id = query.get(0..2).unwrap_or(&[0, 0]);
-    m.extend_from_slice(id);
-    m.extend_from_slice(&[0x81, 0x80 | (rcode & 0x0F), 0, 1]);
-    m.extend_from_slice(&(answers.len() as u16).to_be_bytes());
-    m.extend_from_slice(&[0, 0, 0, 0]);
-    m.extend_from_slice(query.get(12..).unwrap_or(&[]));
-    for (a, ttl) in answers {
-        m.extend_from_slice(&[0xC0, 12]);
-        let (ty, data): (u16, Vec<u8>) = match a {
-            IpAddr::V4(v) => (1, v.octets().to_vec()),
-            IpAddr::V6(v) => (28, v.octets().to_vec()),
+/// `name` as asked: fully qualified, so no search domain is ever appended.
+fn fqdn(name: &str) -> Result<Name, String> {
+    let name = name.trim_end_matches('.');
+    Name::from_ascii(format!("{name}."))
+        .ok()
+        .filter(|n| !n.is_root())
+        .ok_or_else(|| format!("{name:?} is not a valid domain name"))
+}
+
+/// Resolves each name through its servers, in order until one answers.
+/// Synchronous: runs a runtime of its own, and keeps nothing afterwards.
+/// The results come back in the order of `names`.
+pub fn resolve_all(names: &[(String, Servers)]) -> Vec<(String, Result<Resolution, String>)> {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let why = format!("cannot start the DNS runtime: {e}");
+            return names
+                .iter()
+                .map(|(n, _)| (n.clone(), Err(why.clone())))
+                .collect();
+        }
+    };
+    rt.block_on(async {
+        // One resolver per server for the whole call (built inside the
+        // runtime, which hickory's tokio provider needs).
+        let mut resolvers: BTreeMap<IpAddr, Result<TokioResolver, String>> = BTreeMap::new();
+        for (_, servers) in names {
+            if let Ok(addrs) = server_addrs(servers) {
+                for a in addrs {
+                    resolvers.entry(a).or_insert_with(|| resolver_for(a));
+                }
+            }
+        }
+        let resolvers = &resolvers;
+        stream::iter(names.iter().cloned())
+            .map(|(name, servers)| async move {
+                let result = resolve_one(resolvers, &name, &servers).await;
+                (name, result)
+            })
+            .buffered(PARALLEL_NAMES)
+            .collect()
+            .await
+    })
+}
+
+async fn resolve_one(
+    resolvers: &BTreeMap<IpAddr, Result<TokioResolver, String>>,
+    name: &str,
+    servers: &Servers,
+) -> Result<Resolution, String> {
+    let asked = fqdn(name)?;
+    let mut failures = Vec::new();
+    for server in server_addrs(servers)? {
+        let result = match resolvers.get(&server) {
+            Some(Ok(r)) => at_server(r, server, &asked).await,
+            Some(Err(e)) => Err(e.clone()),
+            None => Err("no resolver was set up".to_owned()),
         };
-        m.extend_from_slice(&ty.to_be_bytes());
-        m.extend_from_slice(&1u16.to_be_bytes());
-        m.extend_from_slice(&ttl.to_be_bytes());
-        m.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        m.extend_from_slice(&data);
+        match result {
+            Ok(r) => return Ok(r),
+            Err(e) => failures.push(format!("{e} (asking {server})")),
+        }
     }
-    m
+    Err(failures.join("; "))
+}
+
+/// A and AAAA of one name through `servers` (see [`resolve_all`]).
+pub fn resolve(servers: &Servers, name: &str) -> Result<Resolution, String> {
+    resolve_all(&[(name.to_owned(), servers.clone())])
+        .pop()
+        .map_or_else(|| Err("no result".to_owned()), |(_, r)| r)
 }
 
 /// A domain could not be resolved while applying.
@@ -297,35 +344,27 @@ pub fn deny_set_unfilled(name: &str, rule: &str, span: Span) -> Diag {
     .note("nothing was loaded: an unfilled deny would deny nothing, and one widened to every address is not the policy")
 }
 
-/// Resolves every exact domain of the agents' net rules through the first
-/// resolver of an agent that names it (else the host's resolv.conf). A name
-/// that fails gets a warning (AP0715) and no entry: it fails closed.
+/// Resolves every exact domain of the agents' net rules through the
+/// resolvers of the first agent that names it (else the host's). A name that
+/// fails gets a warning (AP0715) and no entry: it fails closed.
 pub fn resolve_domains(policy: &Policy) -> (BTreeMap<String, Resolution>, Vec<Diag>) {
-    let system = std::fs::read_to_string("/etc/resolv.conf")
-        .ok()
-        .and_then(|t| resolv_conf_nameserver(&t));
+    let wanted: Vec<(String, Servers)> = wanted_names(policy).into_iter().collect();
     let mut out = BTreeMap::new();
     let mut diags = Vec::new();
-    for (name, resolver) in wanted_names(policy, system) {
-        let Some(resolver) = resolver else {
-            diags.push(resolve_failed(
-                &name,
-                "no resolver: the agent names none and /etc/resolv.conf has no nameserver",
-            ));
-            continue;
-        };
-        match resolve(resolver, &name) {
+    for (name, result) in resolve_all(&wanted) {
+        match result {
             Ok(r) => {
                 out.insert(name, r);
             }
-            Err(e) => diags.push(resolve_failed(&name, &format!("{e} (asking {resolver})"))),
+            Err(e) => diags.push(resolve_failed(&name, &e)),
         }
     }
     (out, diags)
 }
 
-/// The exact domains the agents' net rules name, each with the resolver to ask.
-pub fn wanted_names(policy: &Policy, system: Option<IpAddr>) -> BTreeMap<String, Option<IpAddr>> {
+/// The exact domains the agents' net rules name (not the RFC 6761 loopback
+/// names, which nothing asks), each with the servers to ask.
+pub fn wanted_names(policy: &Policy) -> BTreeMap<String, Servers> {
     let mut wanted = BTreeMap::new();
     for agent in &policy.agents {
         for rule in &agent.rules {
@@ -339,7 +378,7 @@ pub fn wanted_names(policy: &Policy, system: Option<IpAddr>) -> BTreeMap<String,
                         {
                             wanted
                                 .entry(d.name.clone())
-                                .or_insert_with(|| agent.resolvers.first().copied().or(system));
+                                .or_insert_with(|| Servers::of(agent));
                         }
                     }
                 }
@@ -349,245 +388,199 @@ pub fn wanted_names(policy: &Policy, system: Option<IpAddr>) -> BTreeMap<String,
     wanted
 }
 
-/// A and AAAA for `name` from `resolver`. Half an answer is not an answer:
-/// either query failing fails the name.
-pub fn resolve(resolver: IpAddr, name: &str) -> Result<Resolution, String> {
-    let mut addrs = Vec::new();
-    let mut ttl = u32::MAX;
-    for qtype in [QType::A, QType::Aaaa] {
-        for (a, t) in query(resolver, name, qtype)? {
-            addrs.push(a);
-            ttl = ttl.min(t);
-        }
-    }
-    Ok(Resolution {
-        addrs,
-        resolver: resolver.to_string(),
-        ttl_secs: if ttl == u32::MAX { 0 } else { ttl },
-        at: None,
-    })
-}
-
-fn query(resolver: IpAddr, name: &str, qtype: QType) -> Result<Vec<(IpAddr, u32)>, String> {
-    let id = random_id();
-    let msg = encode_query(id, name, qtype)?;
-    let bind: SocketAddr = match resolver {
-        IpAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
-        IpAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
-    };
-    let sock = UdpSocket::bind(bind).map_err(|e| format!("socket: {e}"))?;
-    sock.connect(SocketAddr::new(resolver, 53))
-        .map_err(|e| format!("connect: {e}"))?;
-    sock.set_read_timeout(Some(Duration::from_secs(2)))
-        .map_err(|e| e.to_string())?;
-    let mut buf = [0u8; 1500];
-    let mut last = String::from("no answer");
-    for _ in 0..2 {
-        sock.send(&msg).map_err(|e| format!("send: {e}"))?;
-        match sock.recv(&mut buf) {
-            Ok(n) => return parse_response(buf.get(..n).unwrap_or(&[]), id, name, qtype),
-            Err(e) => last = format!("timed out ({e})"),
-        }
-    }
-    Err(last)
-}
-
-/// A query id an off-path attacker cannot predict (std's per-process random
-/// hash keys, fresh for each hasher).
-fn random_id() -> u16 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(u64::from(std::process::id()));
-    h.finish() as u16
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
+    use hickory_resolver::proto::rr::rdata::{A, AAAA, CNAME};
+    use std::str::FromStr;
 
-    #[test]
-    fn round_trip() {
-        let q = encode_query(0x1234, "api.example.com.", QType::A).unwrap();
-        assert_eq!(&q[12..16], b"\x03api");
-        let ans = [
-            ("192.0.2.1".parse().unwrap(), 60),
-            ("2001:db8::1".parse().unwrap(), 30),
-            ("192.0.2.2".parse().unwrap(), 10),
-        ];
-        let r = encode_response(&q, &ans, 0);
-        assert_eq!(
-            parse_response(&r, 0x1234, "api.example.com", QType::A).unwrap(),
-            vec![
-                ("192.0.2.1".parse().unwrap(), 60),
-                ("192.0.2.2".parse().unwrap(), 10)
-            ]
-        );
-        let q6 = encode_query(0x1234, "api.example.com", QType::Aaaa).unwrap();
-        assert_eq!(
-            parse_response(
-                &encode_response(&q6, &ans, 0),
-                0x1234,
-                "API.example.com.",
-                QType::Aaaa
-            )
-            .unwrap(),
-            vec![("2001:db8::1".parse().unwrap(), 30)]
-        );
-        assert!(parse_response(&r, 0x4321, "api.example.com", QType::A).is_err());
-        assert_eq!(
-            parse_response(
-                &encode_response(&q, &[], 3),
-                0x1234,
-                "api.example.com",
-                QType::A
-            )
-            .unwrap(),
-            vec![]
-        );
-        assert!(parse_response(
-            &encode_response(&q, &[], 2),
-            0x1234,
-            "api.example.com",
-            QType::A
-        )
-        .unwrap_err()
-        .contains("SERVFAIL"));
+    fn n(s: &str) -> Name {
+        Name::from_str(&format!("{s}.")).unwrap()
     }
 
-    fn wire_name(name: &str) -> Vec<u8> {
-        let mut m = Vec::new();
-        encode_name(&mut m, name).unwrap();
-        m
+    fn a(owner: &str, ttl: u32, ip: [u8; 4]) -> Record {
+        Record::from_rdata(n(owner), ttl, RData::A(A(std::net::Ipv4Addr::from(ip))))
     }
 
-    /// A response to `q` with records (owner, type, data) written out in full.
-    fn response(q: &[u8], records: &[(&str, u16, Vec<u8>)]) -> Vec<u8> {
-        let mut m = q[..2].to_vec();
-        m.extend_from_slice(&[0x81, 0x80, 0, 1]);
-        m.extend_from_slice(&(records.len() as u16).to_be_bytes());
-        m.extend_from_slice(&[0, 0, 0, 0]);
-        m.extend_from_slice(&q[12..]);
-        for (owner, ty, data) in records {
-            m.extend_from_slice(&wire_name(owner));
-            m.extend_from_slice(&ty.to_be_bytes());
-            m.extend_from_slice(&[0, 1, 0, 0, 0, 30]);
-            m.extend_from_slice(&(data.len() as u16).to_be_bytes());
-            m.extend_from_slice(data);
-        }
-        m
+    fn cname(owner: &str, ttl: u32, target: &str) -> Record {
+        Record::from_rdata(n(owner), ttl, RData::CNAME(CNAME(n(target))))
+    }
+
+    fn ips(v: &[&str]) -> Vec<IpAddr> {
+        v.iter().map(|s| s.parse().unwrap()).collect()
     }
 
     /// Issue 10.15: an A record owned by another name in the answer for
     /// `allowed.test` was accepted, and its address allowed.
     #[test]
     fn records_of_other_names_are_ignored() {
-        let q = encode_query(7, "allowed.test", QType::A).unwrap();
-        let r = response(
-            &q,
-            &[
-                ("other.test", 1, vec![198, 51, 100, 9]),
-                ("allowed.test", 1, vec![192, 0, 2, 1]),
-            ],
+        let recs = [
+            a("other.test", 30, [198, 51, 100, 9]),
+            a("allowed.test", 40, [192, 0, 2, 1]),
+        ];
+        assert_eq!(
+            chain_addrs(&n("allowed.test"), RecordType::A, &recs).unwrap(),
+            (ips(&["192.0.2.1"]), Some(40))
         );
         assert_eq!(
-            parse_response(&r, 7, "allowed.test", QType::A).unwrap(),
-            vec![("192.0.2.1".parse().unwrap(), 30)]
+            chain_addrs(&n("allowed.test"), RecordType::A, &recs[..1]).unwrap(),
+            (vec![], None)
         );
-        let only_foreign = response(&q, &[("other.test", 1, vec![198, 51, 100, 9])]);
+        // Names compare without case, as DNS does.
         assert_eq!(
-            parse_response(&only_foreign, 7, "allowed.test", QType::A).unwrap(),
-            vec![]
+            chain_addrs(&n("ALLOWED.test"), RecordType::A, &recs)
+                .unwrap()
+                .0,
+            ips(&["192.0.2.1"])
+        );
+        // The type asked for only.
+        assert_eq!(
+            chain_addrs(&n("allowed.test"), RecordType::AAAA, &recs).unwrap(),
+            (vec![], None)
         );
     }
 
     #[test]
     fn cname_chains_are_followed_from_the_asked_name_only() {
-        let q = encode_query(9, "www.allowed.test", QType::A).unwrap();
-        let r = response(
-            &q,
-            &[
-                ("edge.cdn.test", 1, vec![192, 0, 2, 7]),
-                ("www.allowed.test", 5, wire_name("edge.cdn.test")),
-                ("unrelated.test", 1, vec![198, 51, 100, 1]),
-            ],
-        );
+        let recs = [
+            a("real.test", 50, [192, 0, 2, 7]),
+            cname("mid.test", 20, "real.test"),
+            cname("alias.test", 60, "mid.test"),
+            a("unrelated.test", 5, [198, 51, 100, 1]),
+            // Owned by a name inside the chain, not at its end.
+            a("mid.test", 5, [198, 51, 100, 2]),
+        ];
         assert_eq!(
-            parse_response(&r, 9, "www.allowed.test", QType::A).unwrap(),
-            vec![("192.0.2.7".parse().unwrap(), 30)]
+            chain_addrs(&n("alias.test"), RecordType::A, &recs).unwrap(),
+            (ips(&["192.0.2.7"]), Some(20))
         );
         // A CNAME owned by another name does not start a chain.
-        let r = response(
-            &q,
-            &[
-                ("other.test", 5, wire_name("edge.cdn.test")),
-                ("edge.cdn.test", 1, vec![192, 0, 2, 7]),
-            ],
-        );
+        let recs = [
+            cname("other.test", 30, "real.test"),
+            a("real.test", 30, [192, 0, 2, 7]),
+        ];
         assert_eq!(
-            parse_response(&r, 9, "www.allowed.test", QType::A).unwrap(),
-            vec![]
+            chain_addrs(&n("www.test"), RecordType::A, &recs).unwrap(),
+            (vec![], None)
         );
-        let looped = response(
-            &q,
-            &[
-                ("www.allowed.test", 5, wire_name("a.test")),
-                ("a.test", 5, wire_name("www.allowed.test")),
-            ],
+        // A chain to a name the answer has no address for: none.
+        let recs = [
+            cname("alias.test", 30, "away.test"),
+            a("other.test", 30, [198, 51, 100, 3]),
+        ];
+        assert_eq!(
+            chain_addrs(&n("alias.test"), RecordType::A, &recs).unwrap(),
+            (vec![], None)
         );
-        assert!(parse_response(&looped, 9, "www.allowed.test", QType::A)
+        let looped = [cname("a.test", 30, "b.test"), cname("b.test", 30, "a.test")];
+        assert!(chain_addrs(&n("a.test"), RecordType::A, &looped)
             .unwrap_err()
             .contains("loop"));
-    }
-
-    #[test]
-    fn answers_to_another_question_are_refused() {
-        let other = encode_query(5, "other.test", QType::A).unwrap();
-        let r = encode_response(&other, &[("192.0.2.1".parse().unwrap(), 30)], 0);
-        assert!(parse_response(&r, 5, "allowed.test", QType::A)
+        let long: Vec<Record> = (0..40)
+            .map(|i| cname(&format!("c{i}.test"), 30, &format!("c{}.test", i + 1)))
+            .collect();
+        assert!(chain_addrs(&n("c0.test"), RecordType::A, &long)
             .unwrap_err()
-            .contains("another question"));
-        let mut truncated =
-            encode_response(&encode_query(5, "allowed.test", QType::A).unwrap(), &[], 0);
-        truncated[2] |= 0x02;
-        assert!(parse_response(&truncated, 5, "allowed.test", QType::A)
-            .unwrap_err()
-            .contains("truncated"));
+            .contains("longer"));
     }
 
     #[test]
-    fn query_ids_are_not_sequential() {
-        let ids: std::collections::BTreeSet<u16> = (0..64).map(|_| random_id()).collect();
-        // 64 draws from 65536 values: all equal or a run would mean no randomness.
-        assert!(ids.len() > 32, "{ids:?}");
+    fn aaaa_and_duplicates() {
+        let v6 = Record::from_rdata(
+            n("v6.test"),
+            30,
+            RData::AAAA(AAAA("2001:db8::1".parse().unwrap())),
+        );
+        let recs = [v6.clone(), v6, a("v6.test", 10, [192, 0, 2, 1])];
+        assert_eq!(
+            chain_addrs(&n("v6.test"), RecordType::AAAA, &recs).unwrap(),
+            (ips(&["2001:db8::1"]), Some(30))
+        );
     }
 
     #[test]
-    fn bad_names() {
-        assert!(encode_query(1, "", QType::A).is_err());
-        assert!(encode_query(1, "a..b", QType::A).is_err());
-        assert!(encode_query(1, &"x".repeat(64), QType::A).is_err());
-        assert!(encode_query(1, "a b.example", QType::A).is_err());
+    fn names_are_asked_fully_qualified() {
+        assert!(fqdn("api.example.com").unwrap().is_fqdn());
+        assert_eq!(fqdn("api.example.com.").unwrap(), n("api.example.com"));
+        assert!(fqdn("").is_err());
+        assert!(fqdn("a..b").is_err());
+        assert!(fqdn(&"x".repeat(64)).is_err());
     }
 
     #[test]
     fn resolv_conf() {
         assert_eq!(
-            resolv_conf_nameserver("# x\nsearch a\nnameserver 192.0.2.53\nnameserver ::1\n"),
-            Some("192.0.2.53".parse().unwrap())
+            resolv_conf_nameservers(
+                "# x\nsearch a\noptions ndots:5 timeout:30\nnameserver 192.0.2.53\nnameserver ::1\n"
+            ),
+            ips(&["192.0.2.53", "::1"])
         );
+        assert_eq!(resolv_conf_nameservers(""), Vec::<IpAddr>::new());
         assert_eq!(
-            resolv_conf_nameserver("nameserver fe80::1%eth0\n"),
-            Some("fe80::1".parse().unwrap())
+            resolv_conf_nameservers("search a.example\n"),
+            Vec::<IpAddr>::new()
         );
-        assert_eq!(resolv_conf_nameserver(""), None);
     }
 
-    proptest! {
+    #[test]
+    fn no_servers_is_an_error_not_a_hang() {
+        let r = resolve(&Servers::Declared(vec![]), "api.example.com");
+        assert!(r.unwrap_err().contains("no resolver"));
+        assert!(resolve(&Servers::Declared(ips(&["192.0.2.53"])), "a..b")
+            .unwrap_err()
+            .contains("not a valid domain name"));
+    }
+
+    proptest::proptest! {
+        /// Whatever a reply holds, only addresses of A records owned by the
+        /// asked name or a CNAME target come out, and without a CNAME owned
+        /// by the asked name exactly its own A records do.
         #[test]
-        fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200), id in any::<u16>()) {
-            let _ = parse_response(&bytes, id, "a.test", QType::A);
-            let _ = parse_response(&bytes, id, "a.test", QType::Aaaa);
+        fn only_chain_records_count(
+            recs in proptest::collection::vec((0u8..5, 0u8..5, proptest::bool::ANY), 0..12),
+        ) {
+            let names = ["q.test", "b.test", "c.test", "d.test", "e.test"];
+            let records: Vec<Record> = recs
+                .iter()
+                .map(|(o, x, is_cname)| {
+                    let owner = names[usize::from(*o)];
+                    if *is_cname {
+                        cname(owner, 30, names[usize::from(*x)])
+                    } else {
+                        a(owner, 30, [192, 0, 2, *x])
+                    }
+                })
+                .collect();
+            let asked = n("q.test");
+            if let Ok((addrs, _)) = chain_addrs(&asked, RecordType::A, &records) {
+                for ip in &addrs {
+                    let from = records.iter().find(|r| r.data.ip_addr() == Some(*ip));
+                    proptest::prop_assert!(from.is_some());
+                }
+                let has_cname = records
+                    .iter()
+                    .any(|r| r.name == asked && r.record_type() == RecordType::CNAME);
+                if !has_cname {
+                    let mut own: Vec<IpAddr> = Vec::new();
+                    for r in &records {
+                        if let (true, Some(ip)) = (r.name == asked, r.data.ip_addr()) {
+                            if !own.contains(&ip) {
+                                own.push(ip);
+                            }
+                        }
+                    }
+                    proptest::prop_assert_eq!(addrs, own);
+                }
+            }
         }
+    }
+
+    #[test]
+    fn options_are_bounded() {
+        let o = options();
+        assert_eq!(o.timeout, QUERY_TIMEOUT);
+        assert_eq!(o.attempts + 1, ATTEMPTS);
+        assert_eq!(o.use_hosts_file, ResolveHosts::Never);
+        assert!(o.preserve_intermediates);
     }
 }
