@@ -251,7 +251,9 @@ pub fn random_policy(rng: &mut Rng, base: &str, n: usize) -> Fixture {
             let hosts: Vec<&str> = if rng.chance(20) {
                 vec![]
             } else {
-                (0..1 + rng.next_u64() % 3).map(|_| *rng.pick(HOSTS)).collect()
+                (0..1 + rng.next_u64() % 3)
+                    .map(|_| *rng.pick(HOSTS))
+                    .collect()
             };
             // A deny naming a wildcard would deny every address (AP0708, no
             // ruleset), and one naming an unresolved host makes `apply`
@@ -270,7 +272,9 @@ pub fn random_policy(rng: &mut Rng, base: &str, n: usize) -> Fixture {
             let ports: Vec<(u16, u16)> = if rng.chance(25) {
                 vec![]
             } else {
-                (0..1 + rng.next_u64() % 3).map(|_| *rng.pick(PORTS)).collect()
+                (0..1 + rng.next_u64() % 3)
+                    .map(|_| *rng.pick(PORTS))
+                    .collect()
             };
             rules.push(net(
                 &f,
