@@ -114,7 +114,7 @@ fn dry_run_refuses_what_the_real_run_refuses_and_prints_with_accept_loss() {
     assert!(err.contains("pass --accept-loss"), "{err}");
     assert!(!stdout.contains("table inet agentpol {"), "{stdout}");
     assert!(stdout.contains("loss: agent/net/svc"), "{stdout}");
-    assert!(err.contains("AP0715") || err.contains("AP0704"), "{err}");
+    assert!(err.contains("AP0715"), "{err}");
 
     let out = Command::new(BIN)
         .args(["apply", "--policy", &dir, "--dry-run", "--accept-loss"])

@@ -50,6 +50,9 @@
 //! loaded**, and refuses a path that does not exist. So the cgroups are created
 //! first, then the ruleset is loaded; a cgroup deleted and re-created later
 //! gets a new id and needs a re-apply. `agentpol_runtime::nft` does the steps.
+//! iptables' `-m cgroup --path` is resolved the same way, when a rule is
+//! added, and its rules need their ipset sets to exist first;
+//! `agentpol_runtime::iptables` does those steps.
 
 pub mod codes;
 pub mod interval;
