@@ -10,7 +10,7 @@ if ! command -v cargo >/dev/null; then
 fi
 cargo build --release --locked --bin agentpolc
 # cargo puts the binary under CARGO_TARGET_DIR when it is set.
-# Not --target all: the example denies host names (std::net's metadata set),
-# which the iptables target cannot express (error AP0708); nft keeps them as
-# sets that `agentpolc apply` fills.
-"${CARGO_TARGET_DIR:-target}/release/agentpolc" build examples/openclaw/openclaw.agentpol --target cedar,nft -o out/openclaw "$@"
+# Every target: the example's denies of host names (std::net's metadata set)
+# become load-time sets (nft sets, ipset sets for iptables) that
+# `agentpolc apply` fills when it loads a firewall.
+"${CARGO_TARGET_DIR:-target}/release/agentpolc" build examples/openclaw/openclaw.agentpol --target all -o out/openclaw "$@"

@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config   # the z3 crate's build script
   libz3-dev                    # the verifier (Debian's libz3 4.8.12; see ARCHITECTURE.md)
-  nftables iptables iproute2   # firewall backend tests (nft -c, netns)
+  nftables iptables ipset iproute2  # firewall backend tests (nft -c, netns) and apply --target iptables
   util-linux                   # nsenter and setpriv for the firewall namespace tests
   clang libbpf-dev linux-libc-dev  # the BPF network enforcer of `run` (runtime/agentpol-bpf/build.rs)
   python3                      # /usr/bin/python3 as the test client in namespaces

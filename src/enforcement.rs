@@ -59,7 +59,7 @@ pub fn runtime_enforcer(kind: Kind) -> &'static str {
         Kind::Env => "`agentpolc run`: environment scrubbed at start",
         Kind::Net => {
             "`agentpolc run`: cgroup sock_addr BPF per address (domains resolved at start), \
-             and `agentpolc apply` (the nft target, domain sets filled at load)"
+             and `agentpolc apply` (the nft or iptables target, domain sets filled at load)"
         }
         Kind::Tool => "`agentpolc gate` (MCP tool calls) and `agentpolc authorize`",
     }

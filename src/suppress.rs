@@ -39,7 +39,7 @@ pub struct Flags {
     /// Treat warnings as errors (exit 1).
     #[arg(long)]
     pub deny_warnings: bool,
-    /// Do not report warnings or infos with this code (repeatable, e.g. `--allow AP0704`).
+    /// Do not report warnings or infos with this code (repeatable, e.g. `--allow AP0705`).
     #[arg(long = "allow", value_name = "CODE")]
     pub allow: Vec<String>,
     /// Report warnings with this code as errors (repeatable).

@@ -1,8 +1,9 @@
-//! `agentpolc apply`: refuses without nft or with an old one (no root needed),
-//! and, as root in a scratch namespace, resolves domains through the agent's
-//! resolver, creates the cgroup before loading, refuses a lossy ruleset unless
-//! accepted, verifies what it loaded (removing a table that does not match),
-//! and removes only its own table.
+//! `agentpolc apply`: refuses without nft (or ipset) or with an old one (no
+//! root needed), and, as root in a scratch namespace, resolves domains through
+//! the agent's resolver, creates the cgroup before loading, refuses a lossy
+//! ruleset unless accepted, verifies what it loaded (removing a table, or
+//! iptables chains and ipset sets, that do not match), and removes only its
+//! own table or chains and sets. Both targets: nft and iptables (+ ipset).
 
 mod firewall_support;
 
@@ -114,7 +115,7 @@ fn dry_run_refuses_what_the_real_run_refuses_and_prints_with_accept_loss() {
     assert!(err.contains("pass --accept-loss"), "{err}");
     assert!(!stdout.contains("table inet agentpol {"), "{stdout}");
     assert!(stdout.contains("loss: agent/net/svc"), "{stdout}");
-    assert!(err.contains("AP0715") || err.contains("AP0704"), "{err}");
+    assert!(err.contains("AP0715"), "{err}");
 
     let out = Command::new(BIN)
         .args(["apply", "--policy", &dir, "--dry-run", "--accept-loss"])
@@ -135,23 +136,51 @@ const WILDCARD_POLICY: &str = "version 1\n\nagent w {\n  scope uid 4242\n  net {
 fn dry_run_decides_as_the_real_run_with_real_spans() {
     let tmp = TempDir::new("dryspan");
     let file = tmp.write("wild.agentpol", WILDCARD_POLICY);
-    let run = |extra: &[&str]| {
-        let mut args = vec!["apply", "--policy", file.as_str()];
-        args.extend_from_slice(extra);
+    for target in ["nft", "iptables"] {
+        let run = |extra: &[&str]| {
+            let mut args = vec!["apply", "--target", target, "--policy", file.as_str()];
+            args.extend_from_slice(extra);
+            let out = Command::new(BIN).args(&args).output().unwrap();
+            let (stdout, err) = text(&out);
+            (out.status.code(), stdout, err)
+        };
+        let (dry_code, dry_out, dry_err) = run(&["--dry-run"]);
+        // The real run stops at the same refusal, before anything is loaded.
+        let (real_code, real_out, real_err) = run(&[]);
+        assert_eq!(dry_code, Some(1), "{target}: {dry_err}");
+        assert_eq!(
+            dry_code, real_code,
+            "{target} dry: {dry_err}\nreal: {real_err}"
+        );
+        assert_eq!(dry_err, real_err, "{target}");
+        assert_eq!(dry_out, real_out, "{target}");
+        assert!(dry_err.contains("AP0705"), "{target}: {dry_err}");
+        assert!(dry_err.contains("wild.agentpol:6:"), "{target}: {dry_err}");
+        assert!(!dry_err.contains("<unknown>"), "{target}: {dry_err}");
+    }
+}
+
+#[test]
+fn iptables_refuses_missing_ipset_without_changing_anything() {
+    let tmp = TempDir::new("ipsetv");
+    let dir = build_dir(&tmp, &sample("agentpol-test/never-created-ipt"));
+    for args in [
+        vec!["apply", "--target", "iptables", "--policy", &dir],
+        vec!["apply", "--target", "iptables", "--remove"],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--ipset", "/nonexistent/ipset"]);
         let out = Command::new(BIN).args(&args).output().unwrap();
-        let (stdout, err) = text(&out);
-        (out.status.code(), stdout, err)
-    };
-    let (dry_code, dry_out, dry_err) = run(&["--dry-run"]);
-    // The real run stops at the same refusal, before anything is loaded.
-    let (real_code, real_out, real_err) = run(&[]);
-    assert_eq!(dry_code, Some(1), "{dry_err}");
-    assert_eq!(dry_code, real_code, "dry: {dry_err}\nreal: {real_err}");
-    assert_eq!(dry_err, real_err);
-    assert_eq!(dry_out, real_out);
-    assert!(dry_err.contains("AP0705"), "{dry_err}");
-    assert!(dry_err.contains("wild.agentpol:6:"), "{dry_err}");
-    assert!(!dry_err.contains("<unknown>"), "{dry_err}");
+        let (_, err) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("AP0719") && err.contains("/nonexistent/ipset"),
+            "{err}"
+        );
+    }
+    assert!(
+        !std::path::Path::new("/sys/fs/cgroup/unified/agentpol-test/never-created-ipt").exists()
+    );
 }
 
 #[test]
@@ -331,6 +360,223 @@ fn refuses_a_deny_whose_set_cannot_be_filled() {
         .output()
         .unwrap();
     assert!(!listed.status.success(), "a table was loaded");
+    assert!(!std::path::Path::new(&format!("{}/{base}/agent", mount.mount_point)).exists());
+    drop(cgroups);
+}
+
+/// Starts [`FAKE_DNS`] on 127.0.0.1:53 in `ns`.
+fn fake_dns(ns: &Netns, tmp: &TempDir) -> Proc {
+    let dns_py = tmp.write("dns.py", FAKE_DNS);
+    let mut c = ns.cmd("/usr/bin/python3", &[&dns_py]);
+    c.stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let p = Proc(child);
+    assert_eq!(line.trim(), "ready");
+    p
+}
+
+/// `iptables-save` (or `ip6tables-save`) output in `ns`.
+fn saved(ns: &Netns, prog: &str) -> String {
+    String::from_utf8(run(&mut ns.cmd(prog, &[])).stdout).unwrap()
+}
+
+/// The names of the ipset sets in `ns`.
+fn set_names(ns: &Netns) -> Vec<String> {
+    String::from_utf8(run(&mut ns.cmd("ipset", &["list", "-n"])).stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `apply --target iptables`: resolves the name through the agent's resolver,
+/// creates and fills its ipset sets, creates the cgroup, loads both families,
+/// verifies; a re-apply replaces the rules (one OUTPUT jump); a listing that
+/// does not match makes apply remove what it loaded; `--remove` removes only
+/// agentpol's chains and sets, also when run twice.
+#[test]
+fn iptables_applies_verifies_and_removes() {
+    if !privileged("iptables_applies_verifies_and_removes") {
+        return;
+    }
+    let mount = cgroup_mount();
+    let base = tag("iapply");
+    let tmp = TempDir::new("iapply");
+    let ns = Netns::new(&tag("iapply"));
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &base);
+    let agent_dir = format!("{}/{base}/agent", mount.mount_point);
+    let dir = build_dir(&tmp, &sample(&format!("{base}/agent")));
+    // Someone else's chain and set must survive everything below.
+    run(&mut ns.cmd("iptables", &["-N", "OTHER"]));
+    run(&mut ns.cmd("iptables", &["-A", "OUTPUT", "-j", "OTHER"]));
+    run(&mut ns.cmd("ipset", &["create", "other", "hash:ip"]));
+    let _dns = fake_dns(&ns, &tmp);
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", "--target", "iptables", "--policy", dir.as_str()];
+        args.extend_from_slice(extra);
+        let out = ns.cmd(BIN, &args).output().unwrap();
+        let (stdout, err) = text(&out);
+        (out.status.code(), stdout, err)
+    };
+
+    // Lossy (a resolved domain) and not accepted: refused, nothing loaded, no cgroup made.
+    let (code, stdout, err) = apply(&[]);
+    assert_eq!(code, Some(1), "{stdout}{err}");
+    assert!(err.contains("--accept-loss"), "{err}");
+    assert!(!saved(&ns, "iptables-save").contains("AGENTPOL"));
+    assert_eq!(set_names(&ns), ["other"]);
+    assert!(!std::path::Path::new(&agent_dir).exists());
+
+    let (code, stdout, err) = apply(&["--accept-loss"]);
+    assert_eq!(code, Some(0), "{stdout}{err}");
+    cgroups.adopt(&mount.mount_point, &format!("{base}/agent"));
+    assert!(
+        stdout.contains(
+            "resolved svc.test.example -> 192.0.2.44, 2001:db8::44 (resolver 127.0.0.1, TTL 30s)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("created cgroup {agent_dir}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 ipset set(s) filled"), "{stdout}");
+    let sets = String::from_utf8(run(&mut ns.cmd("ipset", &["save"])).stdout).unwrap();
+    assert!(
+        sets.lines()
+            .any(|l| l.starts_with("add agentpol_agent_") && l.ends_with(" 192.0.2.44")),
+        "{sets}"
+    );
+    assert!(
+        sets.lines()
+            .any(|l| l.starts_with("add agentpol_agent_") && l.ends_with(" 2001:db8::44")),
+        "{sets}"
+    );
+    for prog in ["iptables-save", "ip6tables-save"] {
+        let s = saved(&ns, prog);
+        assert_eq!(s.matches("-A OUTPUT -j AGENTPOL_OUTPUT").count(), 1, "{s}");
+        // iptables-save quotes some paths.
+        assert!(
+            s.contains(&format!("-m cgroup --path {base}/agent "))
+                || s.contains(&format!("-m cgroup --path \"{base}/agent\"")),
+            "{s}"
+        );
+        assert!(s.contains("--match-set agentpol_agent_"), "{s}");
+    }
+
+    // Re-apply: the rules are replaced, still one OUTPUT jump per family.
+    let (code, stdout, err) = apply(&["--accept-loss"]);
+    assert_eq!(code, Some(0), "{stdout}{err}");
+    for prog in ["iptables-save", "ip6tables-save"] {
+        let s = saved(&ns, prog);
+        assert_eq!(s.matches("-A OUTPUT -j AGENTPOL_OUTPUT").count(), 1, "{s}");
+    }
+
+    // An `ipset save` that does not match what was loaded: apply removes it all again.
+    let liar = tmp.write(
+        "liar-ipset",
+        "#!/bin/sh\n[ \"$1\" = save ] && { ipset save | sed 's/192.0.2.44/192.0.2.45/'; exit 0; }\nexec ipset \"$@\"\n",
+    );
+    std::fs::set_permissions(&liar, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (code, stdout, err) = apply(&["--accept-loss", "--ipset", &liar]);
+    assert_eq!(code, Some(1), "{stdout}{err}");
+    assert!(
+        err.contains("AP0714") && err.contains("were removed again"),
+        "{err}"
+    );
+    assert!(!saved(&ns, "iptables-save").contains("AGENTPOL"));
+    assert!(!saved(&ns, "ip6tables-save").contains("AGENTPOL"));
+    assert_eq!(set_names(&ns), ["other"]);
+
+    let (code, stdout, err) = apply(&["--accept-loss"]);
+    assert_eq!(code, Some(0), "{stdout}{err}");
+    for _ in 0..2 {
+        let out = ns
+            .cmd(BIN, &["apply", "--target", "iptables", "--remove"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+        for prog in ["iptables-save", "ip6tables-save"] {
+            let s = saved(&ns, prog);
+            assert!(!s.contains("AGENTPOL") && !s.contains("AP0_"), "{s}");
+        }
+        assert!(saved(&ns, "iptables-save").contains("-A OUTPUT -j OTHER"));
+        assert_eq!(set_names(&ns), ["other"]);
+    }
+}
+
+/// Issue 11.2 at the iptables target: a deny naming a host whose resolution
+/// fails cannot fill its set, so apply refuses (AP0717) before changing
+/// anything, dry run or not: no rule, no set, no cgroup.
+#[test]
+fn iptables_refuses_a_deny_whose_set_cannot_be_filled() {
+    if !privileged("iptables_refuses_a_deny_whose_set_cannot_be_filled") {
+        return;
+    }
+    let mount = cgroup_mount();
+    let base = tag("iunfill");
+    let tmp = TempDir::new("iunfill");
+    // No DNS server in this namespace: asking 127.0.0.1 fails at once.
+    let ns = Netns::new(&tag("iunfill"));
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &base);
+    let mut f = Fixture::new("agent agent {}");
+    let rules = vec![
+        net(
+            &f,
+            "agent",
+            "no-blocked",
+            Deny,
+            Connect,
+            Proto::Tcp,
+            &["blocked.test.example"],
+            &[],
+            "agent",
+        ),
+        net(
+            &f,
+            "agent",
+            "https",
+            Allow,
+            Connect,
+            Proto::Tcp,
+            &[],
+            &[(443, 443)],
+            "agent",
+        ),
+    ];
+    let a = f.agent("agent", cgroup(&format!("{base}/agent")), "agent");
+    a.rules = rules;
+    a.resolvers = vec!["127.0.0.1".parse().unwrap()];
+    let dir = build_dir(&tmp, &f);
+    for extra in [&["--dry-run"][..], &[][..]] {
+        let mut args = vec![
+            "apply",
+            "--target",
+            "iptables",
+            "--policy",
+            dir.as_str(),
+            "--accept-loss",
+        ];
+        args.extend_from_slice(extra);
+        let out = ns.cmd(BIN, &args).output().unwrap();
+        let (stdout, err) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}\n{stdout}\n{err}");
+        assert!(err.contains("AP0717"), "{err}");
+        assert!(err.contains("blocked.test.example"), "{err}");
+        assert!(err.contains("nothing was changed"), "{err}");
+        assert!(!stdout.contains("loaded agentpol"), "{stdout}");
+    }
+    assert!(!saved(&ns, "iptables-save").contains("AGENTPOL"));
+    assert!(!saved(&ns, "ip6tables-save").contains("AGENTPOL"));
+    assert!(set_names(&ns).is_empty());
     assert!(!std::path::Path::new(&format!("{}/{base}/agent", mount.mount_point)).exists());
     drop(cgroups);
 }

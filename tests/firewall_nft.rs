@@ -1,141 +1,19 @@
-//! nft and iptables accept every emitted file, and the ruleset nft loads
-//! decides every probe packet as the reference evaluator decides the requests
-//! it stands for (translation validation). Kernel tests: opt in with
+//! nft and iptables (with ipset) accept every emitted file, and the rulesets
+//! they load (for iptables: with the domains' sets filled) decide every probe
+//! packet as the reference evaluator decides the requests it stands for
+//! (translation validation). Kernel tests: opt in with
 //! AGENTPOL_PRIVILEGED_TESTS=1.
 
 mod firewall_support;
 
 use agentpol_core::ir::{Action, Effect, Policy, Proto, Scope};
+use agentpol_firewall::iptables::Family as IptFamily;
 use agentpol_firewall::lower::{lower, Layer};
 use agentpol_firewall::validate::{expected, probes, Layout, Ruleset};
+use agentpol_firewall::validate_iptables::{verdict as ipt_verdict, IpSets, IptRuleset};
 use agentpol_firewall::{emit_iptables, emit_nft, Options, Resolution};
-use agentpol_testkit::net_fixture::{self, cgroup, net, Fixture};
+use agentpol_testkit::net_fixture::{self, cgroup, net, random_policy, Fixture, Rng};
 use firewall_support::*;
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[(self.next() % xs.len() as u64) as usize]
-    }
-    fn chance(&mut self, pct: u64) -> bool {
-        self.next() % 100 < pct
-    }
-}
-
-const HOSTS: &[&str] = &[
-    "192.0.2.0/24",
-    "192.0.2.0/25",
-    "192.0.2.64/26",
-    "192.0.2.7",
-    "192.0.2.255",
-    "198.51.100.0/24",
-    "198.51.100.128/25",
-    "0.0.0.0/0",
-    "127.0.0.1",
-    "2001:db8::/32",
-    "2001:db8::/64",
-    "2001:db8::1",
-    "2001:db8:0:1::/64",
-    "::1",
-    "::/0",
-    "::ffff:192.0.2.0/120",
-    "api.example.com",
-    "*.example.com",
-    "unresolved.example",
-];
-const PORTS: &[(u16, u16)] = &[
-    (1, 1),
-    (53, 53),
-    (80, 80),
-    (443, 443),
-    (8000, 8080),
-    (8080, 8090),
-    (1, 1024),
-    (65535, 65535),
-    (5000, 5010),
-];
-
-/// A random policy of 1–2 agents whose cgroups live under `base`.
-fn random_policy(rng: &mut Rng, base: &str, n: usize) -> Fixture {
-    let mut f = Fixture::new("agent a {}\nagent b {}\n");
-    let agents = 1 + (rng.next() % 2) as usize;
-    for i in 0..agents {
-        let name = ["a", "b"][i];
-        let scope = if i == 1 && rng.chance(40) {
-            Scope::Uid { uid: 1001 }
-        } else if i == 1 && rng.chance(50) {
-            // Nested in agent a's cgroup: its processes are in both scopes.
-            cgroup(&format!("{base}/p{n}a/b"))
-        } else {
-            cgroup(&format!("{base}/p{n}{name}"))
-        };
-        let mut rules = Vec::new();
-        for k in 0..(1 + rng.next() % 8) {
-            let effect = if rng.chance(30) {
-                Effect::Deny
-            } else {
-                Effect::Allow
-            };
-            let action = *rng.pick(&[
-                Action::Connect,
-                Action::Connect,
-                Action::Sendto,
-                Action::Listen,
-            ]);
-            let proto = *rng.pick(&[Proto::Tcp, Proto::Udp, Proto::Any]);
-            let hosts: Vec<&str> = if rng.chance(20) {
-                vec![]
-            } else {
-                (0..1 + rng.next() % 3).map(|_| *rng.pick(HOSTS)).collect()
-            };
-            // A deny naming a wildcard would deny every address (AP0708, no
-            // ruleset), and one naming an unresolved host makes `apply`
-            // refuse (AP0717): neither is ever loaded, so neither is validated.
-            let hosts: Vec<&str> = if effect == Effect::Deny {
-                hosts
-                    .into_iter()
-                    .filter(|h| *h != "*.example.com" && *h != "unresolved.example")
-                    .collect()
-            } else {
-                hosts
-            };
-            if effect == Effect::Deny && hosts.is_empty() && !rng.chance(20) {
-                continue;
-            }
-            let ports: Vec<(u16, u16)> = if rng.chance(25) {
-                vec![]
-            } else {
-                (0..1 + rng.next() % 3).map(|_| *rng.pick(PORTS)).collect()
-            };
-            rules.push(net(
-                &f,
-                name,
-                &format!("r{k}"),
-                effect,
-                action,
-                proto,
-                &hosts,
-                &ports,
-                &format!("agent {name}"),
-            ));
-        }
-        let a = f.agent(name, scope, &format!("agent {name}"));
-        a.rules = rules;
-        if rng.chance(40) {
-            a.resolvers = vec![(*rng.pick(&["192.0.2.7", "2001:db8::1", "198.51.100.1"]))
-                .parse()
-                .unwrap()];
-        }
-    }
-    f
-}
 
 fn options(cgroup_root: &str) -> Options {
     let mut o = Options {
@@ -347,9 +225,37 @@ fn translation_validation() {
     drop(cgroups);
 }
 
+fn artifact_text(out: &agentpol_core::backend::TargetOutput, file: &str) -> String {
+    out.artifacts
+        .iter()
+        .find(|a| a.path == file)
+        .map(|a| String::from_utf8_lossy(&a.contents).into_owned())
+        .unwrap_or_else(|| panic!("no {file}"))
+}
+
+/// What is loaded in `ns` for the iptables target, as the interpreter reads it.
+fn ipt_listed(ns: &Netns) -> (IptRuleset, IptRuleset, IpSets, String) {
+    let save = |p: &str| String::from_utf8(run(&mut ns.cmd(p, &[])).stdout).unwrap();
+    let (s4, s6) = (save("iptables-save"), save("ip6tables-save"));
+    let sets = String::from_utf8(run(&mut ns.cmd("ipset", &["save"])).stdout).unwrap();
+    (
+        IptRuleset::parse(&s4, IptFamily::V4)
+            .unwrap_or_else(|e| panic!("iptables-save: {e}\n{s4}")),
+        IptRuleset::parse(&s6, IptFamily::V6)
+            .unwrap_or_else(|e| panic!("ip6tables-save: {e}\n{s6}")),
+        IpSets::parse(&sets).unwrap_or_else(|e| panic!("ipset save: {e}\n{sets}")),
+        s4,
+    )
+}
+
+/// The iptables target, loaded for real: the emitted ipset file (sets filled
+/// with the options' resolutions) and both rules files load, and what
+/// `iptables-save`, `ip6tables-save` and `ipset save` list back decides every
+/// probe as the reference evaluator (translation validation with filled
+/// sets); the removal files then remove every chain and set.
 #[test]
-fn iptables_restore_accepts_both_files() {
-    if !privileged("iptables_restore_accepts_both_files") {
+fn iptables_translation_validation() {
+    if !privileged("iptables_translation_validation") {
         return;
     }
     let mount = cgroup_mount();
@@ -358,7 +264,8 @@ fn iptables_restore_accepts_both_files() {
     cgroups.add(&mount.mount_point, &base);
     let tmp = TempDir::new("ipt");
     let mut rng = Rng(0x5eed_0002);
-    for n in 0..6 {
+    let (mut total, mut filled) = (0, 0);
+    for n in 0..12 {
         let ns = Netns::new(&tag(&format!("ipt{n}")));
         let f = random_policy(&mut rng, &base, n);
         for a in &f.policy.agents {
@@ -366,52 +273,177 @@ fn iptables_restore_accepts_both_files() {
                 cgroups.add(&mount.mount_point, path);
             }
         }
-        let out = emit_iptables(&f.policy, &options(&mount.nft_root));
+        let opts = options(&mount.nft_root);
+        let out = emit_iptables(&f.policy, &opts);
+        assert!(!out.diagnostics.iter().any(|d| d.is_error()), "policy {n}");
+        let ipset = artifact_text(&out, "agentpol.ipset");
+        filled += usize::from(ipset.contains("\nadd "));
+        let sets_file = tmp.write("agentpol.ipset", &ipset);
+        run(&mut ns.cmd("ipset", &["restore", "-exist", "-file", &sets_file]));
         for (file, tool) in [
             ("agentpol.v4.rules", "iptables-restore"),
             ("agentpol.v6.rules", "ip6tables-restore"),
         ] {
-            let text = String::from_utf8(
-                out.artifacts
-                    .iter()
-                    .find(|a| a.path == file)
-                    .unwrap()
-                    .contents
-                    .clone(),
-            )
-            .unwrap();
-            let path = tmp.write(file, &text);
+            let path = tmp.write(file, &artifact_text(&out, file));
             run(&mut ns.cmd(tool, &["--test", "--noflush", &path]));
             // --test does not resolve cgroup paths; loading does.
             run(&mut ns.cmd(tool, &["--noflush", &path]));
-            let remove = if file.contains("v4") {
-                "remove.v4.rules"
-            } else {
-                "remove.v6.rules"
-            };
-            let rtext = String::from_utf8(
-                out.artifacts
-                    .iter()
-                    .find(|a| a.path == remove)
-                    .unwrap()
-                    .contents
-                    .clone(),
-            )
-            .unwrap();
-            let rpath = tmp.write(remove, &rtext);
-            run(&mut ns.cmd(tool, &["--noflush", &rpath]));
-            let save = if tool.starts_with("ip6") {
-                "ip6tables-save"
-            } else {
-                "iptables-save"
-            };
+        }
+        let (v4, v6, sets, s4) = ipt_listed(&ns);
+        let lowered = lower(&f.policy, &opts, Layer::Iptables);
+        let oracle = |p: &Policy, r: &agentpol_core::request::Request| net_fixture::decide(p, r);
+        let ps = probes(&lowered);
+        let bad: Vec<String> = ps
+            .iter()
+            .filter_map(|p| {
+                let got = ipt_verdict(&v4, &v6, &sets, p)
+                    .unwrap_or_else(|e| panic!("policy {n}: {e}\n{s4}"));
+                let want = expected(&lowered, p, &oracle);
+                (got != want).then(|| format!("{p:?}: rules {got:?}, evaluator {want:?}"))
+            })
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "policy {n}: {} of {} probes differ, first: {:#?}\n{s4}",
+            bad.len(),
+            ps.len(),
+            &bad[..bad.len().min(5)]
+        );
+        total += ps.len();
+        for (file, tool) in [
+            ("remove.v4.rules", "iptables-restore"),
+            ("remove.v6.rules", "ip6tables-restore"),
+        ] {
+            let path = tmp.write(file, &artifact_text(&out, file));
+            run(&mut ns.cmd(tool, &["--noflush", &path]));
+        }
+        let rpath = tmp.write("remove.ipset", &artifact_text(&out, "remove.ipset"));
+        run(&mut ns.cmd("ipset", &["restore", "-exist", "-file", &rpath]));
+        for save in ["iptables-save", "ip6tables-save"] {
             let after = String::from_utf8(run(&mut ns.cmd(save, &[])).stdout).unwrap();
             assert!(
                 !after.contains("AGENTPOL") && !after.contains("AP0_"),
-                "{file}: removal left {after}"
+                "{save}: removal left {after}"
             );
         }
+        let left = String::from_utf8(run(&mut ns.cmd("ipset", &["list", "-n"])).stdout).unwrap();
+        assert!(left.trim().is_empty(), "removal left sets {left}");
     }
+    eprintln!(
+        "iptables translation validation: 12 policies ({filled} with filled sets), {total} probes"
+    );
+    assert!(filled >= 2, "only {filled} policies had a filled set");
+    assert!(total > 5_000, "only {total} probes");
+}
+
+/// Issue 11.2 at the iptables target: loading the **built** files by hand
+/// (no resolutions) fails while a deny's sets are missing, for both
+/// families, and loads nothing; created and filled by hand as the ipset file
+/// says, they load and decide as the reference evaluator on that resolution.
+#[test]
+fn iptables_unfilled_deny_set_refuses_to_load() {
+    if !privileged("iptables_unfilled_deny_set_refuses_to_load") {
+        return;
+    }
+    let mount = cgroup_mount();
+    let base = tag("ifill");
+    let tmp = TempDir::new("ifill");
+    let ns = Netns::new(&tag("ifill"));
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &base);
+    let mut f = Fixture::new("agent a {}");
+    let rules = vec![
+        net(
+            &f,
+            "a",
+            "no-blocked",
+            Effect::Deny,
+            Action::Connect,
+            Proto::Tcp,
+            &["blocked.example", "192.0.2.9"],
+            &[],
+            "agent a",
+        ),
+        net(
+            &f,
+            "a",
+            "https",
+            Effect::Allow,
+            Action::Connect,
+            Proto::Tcp,
+            &[],
+            &[(443, 443)],
+            "agent a",
+        ),
+    ];
+    f.agent("a", cgroup(&base), "agent a").rules = rules;
+    let built = emit_iptables(&f.policy, &Options::default());
+    assert!(!built.diagnostics.iter().any(|d| d.is_error()));
+    let ipset = artifact_text(&built, "agentpol.ipset");
+    let sets_file = tmp.write("agentpol.ipset", &ipset);
+    run(&mut ns.cmd("ipset", &["restore", "-exist", "-file", &sets_file]));
+    let files: Vec<(String, &str)> = [
+        ("agentpol.v4.rules", "iptables-restore"),
+        ("agentpol.v6.rules", "ip6tables-restore"),
+    ]
+    .into_iter()
+    .map(|(file, tool)| (tmp.write(file, &artifact_text(&built, file)), tool))
+    .collect();
+    for (path, tool) in &files {
+        let out = ns.cmd(tool, &["--noflush", path]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{tool} loaded an unfilled deny set");
+        assert!(
+            err.contains("Set agentpol_a_") && err.contains("doesn't exist"),
+            "{tool}: {err}"
+        );
+    }
+    for save in ["iptables-save", "ip6tables-save"] {
+        let s = String::from_utf8(run(&mut ns.cmd(save, &[])).stdout).unwrap();
+        assert!(!s.contains("AGENTPOL"), "{save}: something loaded\n{s}");
+    }
+
+    // By hand, as the ipset file's comments say: create and fill each deny set.
+    for line in ipset
+        .lines()
+        .filter(|l| l.contains("not created until filled"))
+    {
+        let create = line.split(": ").nth(1).expect("the create command");
+        let words: Vec<&str> = create.split_whitespace().collect();
+        run(&mut ns.cmd("ipset", &words));
+        let addr = if create.ends_with("inet6") {
+            "2001:db8::7"
+        } else {
+            "198.51.100.7"
+        };
+        run(&mut ns.cmd("ipset", &["add", words[1], addr]));
+    }
+    for (path, tool) in &files {
+        run(&mut ns.cmd(tool, &["--noflush", path]));
+    }
+    let mut applied = Options::default();
+    applied.resolutions.insert(
+        "blocked.example".into(),
+        Resolution {
+            addrs: vec![
+                "198.51.100.7".parse().unwrap(),
+                "2001:db8::7".parse().unwrap(),
+            ],
+            resolver: "192.0.2.53".into(),
+            ttl_secs: 60,
+            at: None,
+        },
+    );
+    let (v4, v6, sets, s4) = ipt_listed(&ns);
+    let lowered = lower(&f.policy, &applied, Layer::Iptables);
+    let oracle = |p: &Policy, r: &agentpol_core::request::Request| net_fixture::decide(p, r);
+    let ps = probes(&lowered);
+    for p in &ps {
+        let got = ipt_verdict(&v4, &v6, &sets, p).unwrap_or_else(|e| panic!("{e}\n{s4}"));
+        assert_eq!(got, expected(&lowered, p, &oracle), "{p:?}\n{s4}");
+    }
+    assert!(ps.len() > 100, "{} probes", ps.len());
+    drop(cgroups);
 }
 
 /// Replacing is atomic: a script nft refuses leaves the previous table as it
@@ -499,49 +531,38 @@ const OPENCLAW: &str = concat!(
     "/examples/openclaw/openclaw.agentpol"
 );
 
-/// A policy the iptables target can build: std::net's `no_internal` (in the
-/// examples) denies host names, which iptables cannot express (AP0708).
-const IPTABLES_POLICY: &str = "version 1\n\nagent a {\n  scope cgroup \"agentpol/a\"\n  resolvers { 192.0.2.53 }\n  net {\n    allow connect tcp port 443\n    deny all { 198.51.100.0/24, \"localhost\", \"*.localhost\" }\n  }\n}\n";
-
-/// Runs `prefix... agentpolc build OPENCLAW --target nft -o DIR/nft-build` and
-/// `... build <IPTABLES_POLICY> --target iptables -o DIR/ipt-build`; returns
-/// the nft file, the iptables v4 file and OpenClaw's IR.
+/// Runs `prefix... agentpolc build OPENCLAW --target nft,iptables -o
+/// DIR/build`; returns the nft file, the iptables v4 file followed by the
+/// ipset file, and OpenClaw's IR.
 fn build_firewall_files(prefix: &[&str], dir: &std::path::Path) -> (String, String, Policy) {
-    // One path for every build: the file name is in the generated header.
-    let src = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ipt-purity.agentpol");
-    std::fs::write(&src, IPTABLES_POLICY).unwrap();
-    let build = |input: &str, target: &str, out: &std::path::Path| {
-        let mut cmd = match prefix.split_first() {
-            Some((p, rest)) => {
-                let mut c = std::process::Command::new(p);
-                c.args(rest).arg(BIN);
-                c
-            }
-            None => std::process::Command::new(BIN),
-        };
-        let o = cmd
-            .args(["build", input, "--target", target, "-o"])
-            .arg(out)
-            .output()
-            .expect("run agentpolc build");
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
+    let mut cmd = match prefix.split_first() {
+        Some((p, rest)) => {
+            let mut c = std::process::Command::new(p);
+            c.args(rest).arg(BIN);
+            c
+        }
+        None => std::process::Command::new(BIN),
     };
-    let (nft_dir, ipt_dir) = (dir.join("nft-build"), dir.join("ipt-build"));
-    build(OPENCLAW, "nft", &nft_dir);
-    build(&src.to_string_lossy(), "iptables", &ipt_dir);
+    let out = dir.join("build");
+    let o = cmd
+        .args(["build", OPENCLAW, "--target", "nft,iptables", "-o"])
+        .arg(&out)
+        .output()
+        .expect("run agentpolc build");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     let read = |p: std::path::PathBuf| {
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     };
-    let ir: Policy = serde_json::from_str(&read(nft_dir.join("ir/policy.json"))).expect("IR");
+    let ir: Policy = serde_json::from_str(&read(out.join("ir/policy.json"))).expect("IR");
     (
-        read(nft_dir.join("nft/agentpol.nft")),
-        read(ipt_dir.join("iptables/agentpol.v4.rules")),
+        read(out.join("nft/agentpol.nft")),
+        read(out.join("iptables/agentpol.v4.rules")) + &read(out.join("iptables/agentpol.ipset")),
         ir,
     )
 }
@@ -551,26 +572,13 @@ fn build_output_does_not_depend_on_the_build_host() {
     let tmp = TempDir::new("pure");
     let (nft, ipt, ir) = build_firewall_files(&[], &tmp.0);
     let want = emit_nft(&ir, &Options::default());
-    let want_nft = want
-        .artifacts
-        .iter()
-        .find(|a| a.path == "agentpol.nft")
-        .map(|a| String::from_utf8_lossy(&a.contents).into_owned())
-        .expect("nft artifact");
-    assert_eq!(nft, want_nft);
+    assert_eq!(nft, artifact_text(&want, "agentpol.nft"));
     assert!(!nft.contains("\"unified/"), "{nft}");
-    let ipt_ir: Policy = serde_json::from_str(
-        &std::fs::read_to_string(tmp.0.join("ipt-build/ir/policy.json")).unwrap(),
-    )
-    .unwrap();
-    let want = emit_iptables(&ipt_ir, &Options::default());
-    let want_ipt = want
-        .artifacts
-        .iter()
-        .find(|a| a.path == "agentpol.v4.rules")
-        .map(|a| String::from_utf8_lossy(&a.contents).into_owned())
-        .expect("iptables artifact");
-    assert_eq!(ipt, want_ipt);
+    let want = emit_iptables(&ir, &Options::default());
+    assert_eq!(
+        ipt,
+        artifact_text(&want, "agentpol.v4.rules") + &artifact_text(&want, "agentpol.ipset")
+    );
 }
 
 /// The same build with the cgroup2 mount hidden (unmounted in a private mount

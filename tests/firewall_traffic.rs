@@ -4,7 +4,9 @@
 //! must succeed and denied ones fail, TCP and UDP, IPv4 and IPv6; the same
 //! for incoming connections to a listener in the agent's cgroup. Each case's
 //! expectation is written by hand and must also equal the packet model's
-//! (reference evaluator on the lowered policy). Kernel test: opt in with
+//! (reference evaluator on the lowered policy). One more applies an iptables
+//! policy naming domains with `agentpolc apply` (names resolved by a DNS
+//! server in the namespace, held in ipset sets). Kernel test: opt in with
 //! AGENTPOL_PRIVILEGED_TESTS=1.
 
 mod firewall_support;
@@ -145,21 +147,11 @@ enum Who {
 
 const UID: u32 = 1001;
 
-fn real_traffic(target: Target) {
-    let t = if target == Target::Nft { "n" } else { "i" };
-    let mount = cgroup_mount();
-    let base = tag(&format!("rt{t}"));
-    let mut cgroups = Cgroups::default();
-    cgroups.add(&mount.mount_point, &format!("{base}/agent"));
-    cgroups.add(&mount.mount_point, &format!("{base}/agent/worker"));
-    cgroups.add(&mount.mount_point, &format!("{base}/other"));
-    let agent_rel = format!("{base}/agent/worker");
-    let other_rel = format!("{base}/other");
-    let tmp = TempDir::new(&format!("rt{t}"));
-    let server_py = tmp.write("server.py", SERVER);
-    let client_py = tmp.write("client.py", CLIENT);
-
-    // Namespaces: `a` holds the agents and the ruleset, `b` the peers.
+/// Two namespaces joined by a veth pair: `a` (192.0.2.1, 2001:db8::1) holds
+/// the agents and the ruleset, `b` the peers (192.0.2.2, 198.51.100.2,
+/// 198.51.100.3, 2001:db8::2, 2001:db8:1::2), with routes from `a` to the
+/// second networks through `b`.
+fn two_namespaces(t: &str) -> (Netns, Netns) {
     let a = Netns::new(&tag(&format!("rt{t}a")));
     let b = Netns::new(&tag(&format!("rt{t}b")));
     let (va, vb) = (tag(&format!("{t}a")), tag(&format!("{t}b")));
@@ -174,6 +166,7 @@ fn real_traffic(target: Target) {
             vec![
                 "192.0.2.2/24",
                 "198.51.100.2/24",
+                "198.51.100.3/24",
                 "2001:db8::2/64",
                 "2001:db8:1::2/64",
             ],
@@ -203,7 +196,24 @@ fn real_traffic(target: Target) {
             "2001:db8::2",
         ],
     ));
+    (a, b)
+}
 
+fn real_traffic(target: Target) {
+    let t = if target == Target::Nft { "n" } else { "i" };
+    let mount = cgroup_mount();
+    let base = tag(&format!("rt{t}"));
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &format!("{base}/agent"));
+    cgroups.add(&mount.mount_point, &format!("{base}/agent/worker"));
+    cgroups.add(&mount.mount_point, &format!("{base}/other"));
+    let agent_rel = format!("{base}/agent/worker");
+    let other_rel = format!("{base}/other");
+    let tmp = TempDir::new(&format!("rt{t}"));
+    let server_py = tmp.write("server.py", SERVER);
+    let client_py = tmp.write("client.py", CLIENT);
+
+    let (a, b) = two_namespaces(t);
     let mut f = Fixture::new("agent agent {}\nagent batch {}");
     let ag = "agent";
     let rules = vec![
@@ -538,5 +548,231 @@ fn real_traffic(target: Target) {
             && hit("agent/net/dns-resolvers.1")
             && hit("agent/net/dns-resolvers.2"),
         "{counters}"
+    );
+}
+
+/// A DNS server for the traffic test, on 127.0.0.1:53 of the agents'
+/// namespace: `allowed.*` is 192.0.2.2 / 2001:db8::2, `denied.*` is
+/// 198.51.100.2 / 2001:db8:1::2, anything else NXDOMAIN.
+const NAMES_DNS: &str = r#"
+import socket, struct
+ANS = {b"allowed": ("192.0.2.2", "2001:db8::2"), b"denied": ("198.51.100.2", "2001:db8:1::2")}
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+print("ready", flush=True)
+while True:
+    q, peer = s.recvfrom(512)
+    qd = q[12:]
+    end = qd.index(b"\0")
+    qtype = struct.unpack("!H", qd[end + 1:end + 3])[0]
+    a = ANS.get(qd[1:1 + qd[0]])
+    if a is None:
+        s.sendto(q[:2] + b"\x81\x83\x00\x01\x00\x00\x00\x00\x00\x00" + qd[:end + 5], peer)
+        continue
+    data = socket.inet_pton(socket.AF_INET, a[0]) if qtype == 1 else socket.inet_pton(socket.AF_INET6, a[1])
+    ans = b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, 30, len(data)) + data
+    s.sendto(q[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00" + qd[:end + 5] + ans, peer)
+"#;
+
+/// Issue 11.2: `agentpolc apply --target iptables` on a policy with a domain
+/// allow and a domain deny, the names resolved through the agent's resolver
+/// (a DNS server in the namespace). Real connections: the allowed name's
+/// addresses connect, the denied name's are refused although a CIDR allow
+/// covers them, and a neighbour in that CIDR the deny does not name still
+/// connects (the deny is not widened). After `apply --remove` the denied
+/// address connects again: the ipset rules, nothing else, refused it.
+#[test]
+fn real_traffic_iptables_domains() {
+    if !privileged("real_traffic_iptables_domains") {
+        return;
+    }
+    let mount = cgroup_mount();
+    let base = tag("rtd");
+    let mut cgroups = Cgroups::default();
+    cgroups.add(&mount.mount_point, &base);
+    cgroups.add(&mount.mount_point, &format!("{base}/other"));
+    let agent_rel = format!("{base}/agent");
+    let other_rel = format!("{base}/other");
+    let tmp = TempDir::new("rtd");
+    let server_py = tmp.write("server.py", SERVER);
+    let client_py = tmp.write("client.py", CLIENT);
+    let dns_py = tmp.write("dns.py", NAMES_DNS);
+    let (a, b) = two_namespaces("d");
+    let _dns = spawn_ready(a.cmd("/usr/bin/python3", &[&dns_py]), "DNS server");
+
+    let mut f = Fixture::new("agent agent {}");
+    let rules = vec![
+        net(
+            &f,
+            "agent",
+            "allowed",
+            Allow,
+            Connect,
+            Proto::Tcp,
+            &["allowed.test.example"],
+            &[(80, 80)],
+            "agent",
+        ),
+        net(
+            &f,
+            "agent",
+            "net2",
+            Allow,
+            Connect,
+            Proto::Tcp,
+            &["198.51.100.0/24", "2001:db8:1::/64"],
+            &[(80, 80)],
+            "agent",
+        ),
+        net(
+            &f,
+            "agent",
+            "denied",
+            Deny,
+            Connect,
+            Proto::Tcp,
+            &["denied.test.example"],
+            &[],
+            "agent",
+        ),
+    ];
+    {
+        let ag = f.agent("agent", cgroup(&agent_rel), "agent");
+        ag.rules = rules;
+        ag.resolvers = vec!["127.0.0.1".parse().unwrap()];
+    }
+    let dir = tmp.0.join("build");
+    agentpol_testkit::build_dir::write(&dir, &f.policy, &[]);
+    let dir = dir.to_string_lossy().into_owned();
+    let bin = env!("CARGO_BIN_EXE_agentpolc");
+    let out = run(&mut a.cmd(
+        bin,
+        &[
+            "apply",
+            "--target",
+            "iptables",
+            "--policy",
+            &dir,
+            "--accept-loss",
+        ],
+    ));
+    cgroups.adopt(&mount.mount_point, &agent_rel);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("resolved allowed.test.example -> 192.0.2.2, 2001:db8::2")
+            && stdout.contains("resolved denied.test.example -> 198.51.100.2, 2001:db8:1::2")
+            && stdout.contains("4 ipset set(s) filled"),
+        "{stdout}"
+    );
+
+    let mut specs = Vec::new();
+    for (fam, addr, port) in [
+        ("4", "192.0.2.2", "80"),
+        ("4", "192.0.2.2", "8080"),
+        ("4", "198.51.100.2", "80"),
+        ("4", "198.51.100.3", "80"),
+        ("6", "2001:db8::2", "80"),
+        ("6", "2001:db8:1::2", "80"),
+    ] {
+        specs.push(format!("{fam},tcp,{addr},{port}"));
+    }
+    let mut server = b.cmd("/usr/bin/python3", &[&server_py]);
+    server.args(&specs);
+    let _server = spawn_ready(server, "peer server");
+
+    // The packet model on the policy lowered with the names as apply resolved them.
+    let mut opts = Options {
+        cgroup_root: mount.nft_root.clone(),
+        ..Options::default()
+    };
+    for (name, v4, v6) in [
+        ("allowed.test.example", "192.0.2.2", "2001:db8::2"),
+        ("denied.test.example", "198.51.100.2", "2001:db8:1::2"),
+    ] {
+        opts.resolutions.insert(
+            name.into(),
+            agentpol_firewall::Resolution {
+                addrs: vec![v4.parse().unwrap(), v6.parse().unwrap()],
+                resolver: "127.0.0.1".into(),
+                ttl_secs: 30,
+                at: None,
+            },
+        );
+    }
+    let lowered = lower(&f.policy, &opts, Layer::Iptables);
+    let connect = |rel: &str, addr: &str, port: u16| -> String {
+        let script = format!(
+            "echo $$ > {}/{rel}/cgroup.procs && exec nsenter --net={} /usr/bin/python3 {client_py} tcp connect {addr} {port}",
+            mount.mount_point,
+            a.path()
+        );
+        let out = run(Command::new("sh").args(["-c", &script]));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let cases: [(&str, &str, u16, bool, &str); 7] = [
+        (&agent_rel, "192.0.2.2", 80, true, "allowed name, IPv4"),
+        (&agent_rel, "2001:db8::2", 80, true, "allowed name, IPv6"),
+        (
+            &agent_rel,
+            "192.0.2.2",
+            8080,
+            false,
+            "allowed name, other port",
+        ),
+        (
+            &agent_rel,
+            "198.51.100.2",
+            80,
+            false,
+            "denied name inside the allowed CIDR",
+        ),
+        (&agent_rel, "2001:db8:1::2", 80, false, "denied name, IPv6"),
+        (
+            &agent_rel,
+            "198.51.100.3",
+            80,
+            true,
+            "the CIDR's neighbour: the deny is not widened",
+        ),
+        (&other_rel, "198.51.100.2", 80, true, "outside the agent"),
+    ];
+    let mut failures = Vec::new();
+    for (rel, addr, port, allowed, what) in cases {
+        let p = Packet {
+            hook: Hook::Output,
+            proto: Proto::Tcp,
+            daddr: addr.parse().unwrap(),
+            dport: port,
+            ct: Ct::New,
+            socket: SocketCtx {
+                cgroup: Some(rel.to_string()),
+                uid: 0,
+            },
+        };
+        assert_eq!(
+            expected(&lowered, &p, &net_fixture::decide) == Verdict::Accept,
+            allowed,
+            "hand-written expectation disagrees with the model: {what}"
+        );
+        let got = connect(rel, addr, port);
+        if (got == "ok") != allowed {
+            failures.push(format!("{what}: {addr} port {port}: got {got:?}"));
+        }
+    }
+    let counters = String::from_utf8(run(&mut a.cmd("iptables-save", &["-c"])).stdout).unwrap()
+        + &String::from_utf8(run(&mut a.cmd("ip6tables-save", &["-c"])).stdout).unwrap();
+    assert!(failures.is_empty(), "{failures:#?}\n{counters}");
+    // Counters prove the set rules decided (allow and deny, both families).
+    let hits = counters
+        .lines()
+        .filter(|l| l.contains("--match-set agentpol_agent_") && !l.starts_with("[0:0]"))
+        .count();
+    assert_eq!(hits, 4, "{counters}");
+
+    run(&mut a.cmd(bin, &["apply", "--target", "iptables", "--remove"]));
+    assert_eq!(
+        connect(&agent_rel, "198.51.100.2", 80),
+        "ok",
+        "still refused after removal"
     );
 }

@@ -24,11 +24,14 @@ pub fn privileged(test: &str) -> bool {
             "nsenter",
             "iptables-restore",
             "ip6tables-restore",
+            "iptables-save",
+            "ip6tables-save",
+            "ipset",
         ] {
             let found = std::env::var_os("PATH")
                 .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).exists()))
                 .unwrap_or(false);
-            assert!(found, "{GATE}=1 but `{tool}` is not on PATH (install nftables iptables iproute2 util-linux)");
+            assert!(found, "{GATE}=1 but `{tool}` is not on PATH (install nftables iptables ipset iproute2 util-linux)");
         }
         assert!(
             Path::new("/usr/bin/python3").exists(),
@@ -40,7 +43,7 @@ pub fn privileged(test: &str) -> bool {
         // plain `cargo test` run (never a silent pass).
         let _ = writeln!(
             std::io::stderr(),
-            "skipping {test}: kernel test; set {GATE}=1 to run it (needs root, nftables, iptables, iproute2, python3)"
+            "skipping {test}: kernel test; set {GATE}=1 to run it (needs root, nftables, iptables, ipset, iproute2, python3)"
         );
         false
     }

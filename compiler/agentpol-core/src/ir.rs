@@ -153,7 +153,6 @@ pub struct Skill {
     pub src: SourceRef,
 }
 
-
 /// One checked rule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
@@ -355,7 +354,6 @@ pub enum LikePiece {
     /// `*`.
     Star,
 }
-
 
 /// A network peer pattern.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -42,17 +42,17 @@ semantics say, and nothing in the IPv6 set.\n\n\
 How to fix: write the IPv4 address directly:\n\n    net { allow connect tcp 192.0.2.1 port 443 }";
 
     UNRESOLVED_DOMAIN = "AP0704", "unresolved-domain",
-        "a domain rule has no resolution, so the firewall fails closed for it",
-        "A firewall sees addresses, not names. Domain targets (`\"api.github.com\"`) are \
-resolved when the ruleset is applied (`agentpolc apply --target nft` resolves each name \
-through the agent's resolvers and records the resolver and TTL in the ruleset). The nft \
-target keeps a name without resolution as a load-time set that `apply` fills. A target \
-without such sets (iptables) fails closed for an `allow`: it allows nothing there (in \
-the loss report). A `deny` there would be widened to every address, which is error \
-AP0708.\n\n\
-How to fix: apply the policy with `agentpolc apply --target nft`, which resolves names \
-at load time; re-apply when the names' addresses change. Or name addresses instead:\n\n    \
-net { allow connect tcp 140.82.112.0/20 port 443 }";
+        "(retired) a domain rule had no resolution, so a firewall target failed closed for it",
+        "No longer emitted; the number is kept so that it is never reused.\n\n\
+What it said: a firewall sees addresses, not names. Before the iptables target had \
+load-time sets, an exact domain (`\"api.github.com\"`) without a resolution at `build` \
+could not be held there: an `allow` for it allowed nothing (fail closed) and this \
+warning said so. Now both firewall targets keep every exact name as a load-time set \
+that `agentpolc apply` fills when it loads the ruleset (nft sets; ipset sets matched by \
+`-m set` for iptables), and the loss report lists each one. A name that fails to resolve \
+when applying is AP0715; a deny whose set cannot be filled makes `apply` refuse \
+(AP0717).\n\n\
+How to fix: nothing to fix. An `--allow AP0704` option that silenced it can be dropped.";
 
     WILDCARD_DOMAIN = "AP0705", "wildcard-domain-at-l3",
         "a wildcard domain cannot be enforced by a firewall",
@@ -95,12 +95,10 @@ How to fix: use a short prefix such as `agentpol drop: `.";
 approximated the sound way, by denying more; when the only wider set is *every* \
 address, the built ruleset would refuse all of the rule's protocol and ports, and no \
 longer mean what the policy says. That is an error, not a line in the loss report.\n\n\
-It happens for a wildcard domain (`*.example.com`: the addresses of every name under it \
-are unknowable; `*.localhost` is the exception, it is the loopback addresses by \
-RFC 6761), and, at the iptables target, for any domain: iptables-restore files have no \
-sets that are filled when loaded. (The nft target keeps exact names as sets that \
-`agentpolc apply` fills when it loads the ruleset.)\n\n\
-How to fix: use `--target nft` and `agentpolc apply` for rules with names, list exact \
-names instead of a wildcard, or deny the addresses:\n\n    \
+It happens for a wildcard domain (`*.example.com`): the addresses of every name under it \
+are unknowable. `*.localhost` is the exception, it is the loopback addresses by \
+RFC 6761. Exact names are not affected: both targets keep them as load-time sets that \
+`agentpolc apply` fills when it loads the ruleset (nft sets, ipset sets for iptables).\n\n\
+How to fix: list exact names instead of a wildcard, or deny the addresses:\n\n    \
 net { deny all { 169.254.169.254, \"metadata.google.internal\" } }";
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! IR ──lower──▶ firewall model (an IR Policy + loss report) ──nft::render──▶ table inet agentpol
-//!                                                            └─iptables::render──▶ iptables-restore pair
+//!                                                            └─iptables::render──▶ iptables-restore pair + ipset file
 //! ```
 //!
 //! Architecture invariant: pure. Nothing here runs a program, touches a file or
@@ -40,15 +40,19 @@
 //!   nothing), not on `bind` itself; uid-scoped agents and the iptables target
 //!   cannot attribute incoming packets and do not filter them (AP0706).
 //! * **Domains** are resolved when the ruleset is applied, from
-//!   [`Options::resolutions`]. Without a resolution (at `build`), nft rules
-//!   keep them as load-time sets that `apply` fills; see [`lower`] for every
-//!   approximation and the loss report it produces.
+//!   [`Options::resolutions`]. Without a resolution (at `build`), rules keep
+//!   them as load-time sets that `apply` fills (nft sets; ipset sets for
+//!   iptables); see [`lower`] for every approximation and the loss report it
+//!   produces.
 //!
 //! # Loading
 //! nft resolves `socket cgroupv2` paths to cgroup ids **when the ruleset is
 //! loaded**, and refuses a path that does not exist. So the cgroups are created
 //! first, then the ruleset is loaded; a cgroup deleted and re-created later
 //! gets a new id and needs a re-apply. `agentpol_runtime::nft` does the steps.
+//! iptables' `-m cgroup --path` is resolved the same way, when a rule is
+//! added, and its rules need their ipset sets to exist first;
+//! `agentpol_runtime::iptables` does those steps.
 
 pub mod codes;
 pub mod interval;
@@ -57,6 +61,7 @@ pub mod lower;
 pub mod nft;
 pub mod plan;
 pub mod validate;
+pub mod validate_iptables;
 
 pub use codes::FIREWALL_CODES;
 
@@ -117,8 +122,14 @@ pub fn emit_nft(policy: &Policy, opts: &Options) -> TargetOutput {
 }
 
 /// Emits `agentpol.v4.rules` / `agentpol.v6.rules` for `iptables-restore
-/// --noflush` / `ip6tables-restore --noflush`, and the matching `remove.*.rules`.
+/// --noflush` / `ip6tables-restore --noflush`, `agentpol.ipset` for `ipset
+/// restore` (the domains' load-time sets), and the matching `remove.*` files.
 pub fn emit_iptables(policy: &Policy, opts: &Options) -> TargetOutput {
-    let lowered = lower::lower(policy, opts, lower::Layer::Iptables);
-    iptables::output(&lowered, opts)
+    let meaning = lower::lower(policy, opts, lower::Layer::Iptables);
+    let shape = if opts.resolutions.is_empty() {
+        meaning.clone()
+    } else {
+        iptables::shape(policy, opts)
+    };
+    iptables::output(&meaning, &shape, opts)
 }

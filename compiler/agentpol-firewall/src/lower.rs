@@ -14,15 +14,18 @@
 //! * Skills' net rules and default deny are dropped ([`Approximation::EnforcedElsewhere`]): a
 //!   skill's sockets are its agent's sockets here.
 //! * Domains become the addresses they resolved to (given in
-//!   [`Options::resolutions`]). For nft, a name without resolution (every name
-//!   at `build` time) stays in the rule as a **load-time set**: the rule's
-//!   address sets are declared without its addresses and `agentpolc apply`
-//!   fills them in the same transaction; a deny's sets carry an undefined
-//!   `$agentpol_fill_…` variable so that the file cannot be loaded unfilled.
+//!   [`Options::resolutions`]). A name without resolution (every name at
+//!   `build` time) stays in the rule as a **load-time set**, at both targets:
+//!   nft declares the rule's address sets without its addresses and
+//!   `agentpolc apply` fills them in the same transaction (a deny's sets carry
+//!   an undefined `$agentpol_fill_…` variable so that the file cannot be
+//!   loaded unfilled); iptables matches the rule's ipset sets (`-m set`), which
+//!   `apply` creates and fills (a deny's sets are not created by the built
+//!   ipset file, so `iptables-restore` refuses the rules until they exist).
 //!   `localhost` and `*.localhost` are the loopback addresses (RFC 6761).
 //!   Other wildcards cannot be expressed: an allow loses the target (fail
 //!   closed); a deny would be widened to every address, which is an error
-//!   (AP0708), as is a deny of an unresolved name at the iptables target.
+//!   (AP0708).
 //! * `sendto tcp` rules: TCP has no unconnected send (a `MSG_FASTOPEN` sendto
 //!   is a connect, to the kernel and here). An allow grants nothing; a deny is
 //!   applied to TCP connections (widened).
@@ -157,64 +160,40 @@ pub fn lower(policy: &Policy, opts: &Options, layer: Layer) -> Lowered {
     out
 }
 
-/// The names of one rule that this layer cannot hold, gathered into one
-/// warning: a warning per name buried the rest of the output (eleven of
-/// fifteen warnings for one policy) and could not be acted on one by one.
-struct DomainWarning {
+/// The wildcard names of one allow rule, gathered into one warning: a
+/// warning per name buried the rest of the output (eleven of fifteen warnings
+/// for one policy) and could not be acted on one by one. (Exact names are
+/// load-time sets at both targets and need no warning; wildcard denies are
+/// errors, AP0708.)
+struct WildcardWarning {
     rule: RuleId,
     span: Span,
-    wildcard: bool,
-    allow: bool,
     names: Vec<String>,
 }
 
-impl DomainWarning {
+impl WildcardWarning {
     fn diag(self, layer: Layer) -> Diag {
-        let (one, many) = match self.names.as_slice() {
-            [n] => (true, n.clone()),
-            ns => (false, ns.join(", ")),
-        };
-        let (code, msg) = match (self.wildcard, one) {
-            (true, true) => (
-                &codes::WILDCARD_DOMAIN,
+        let (msg, effect) = match self.names.as_slice() {
+            [n] => (
                 format!(
-                    "wildcard domain {many} cannot be enforced by the {} target",
+                    "wildcard domain {n} cannot be enforced by the {} target",
                     layer.target()
                 ),
+                "this allow grants nothing for it at this layer",
             ),
-            (true, false) => (
-                &codes::WILDCARD_DOMAIN,
+            ns => (
                 format!(
-                    "{} wildcard domains cannot be enforced by the {} target: {many}",
-                    self.names.len(),
-                    layer.target()
+                    "{} wildcard domains cannot be enforced by the {} target: {}",
+                    ns.len(),
+                    layer.target(),
+                    ns.join(", ")
                 ),
-            ),
-            (false, true) => (
-                &codes::UNRESOLVED_DOMAIN,
-                format!("domain {many} has no resolution in this build"),
-            ),
-            (false, false) => (
-                &codes::UNRESOLVED_DOMAIN,
-                format!(
-                    "{} domains have no resolution in this build: {many}",
-                    self.names.len()
-                ),
+                "this allow grants nothing for them at this layer",
             ),
         };
-        let effect = match (self.allow, one) {
-            (true, true) => "this allow grants nothing for it at this layer",
-            (true, false) => "this allow grants nothing for them at this layer",
-            (false, _) => "this deny is widened to every address within its protocol and ports",
-        };
-        let help = if self.wildcard {
-            "list the exact names, or accept the loss report for this target"
-        } else {
-            "`agentpolc apply --target nft` resolves names when it loads the ruleset"
-        };
-        Diag::warning(code, self.span, msg)
+        Diag::warning(&codes::WILDCARD_DOMAIN, self.span, msg)
             .label("in this rule")
-            .help(help)
+            .help("list the exact names, or accept the loss report for this target")
             .note(format!("fail closed: {effect}"))
     }
 }
@@ -224,8 +203,8 @@ struct Cx<'a> {
     opts: &'a Options,
     loss: &'a mut Vec<LossEntry>,
     diags: &'a mut Vec<Diag>,
-    /// The current rule's unexpressible names, flushed after the rule.
-    domains: Vec<DomainWarning>,
+    /// The current rule's wildcard names, flushed after the rule.
+    domains: Vec<WildcardWarning>,
 }
 
 impl Cx<'_> {
@@ -521,11 +500,12 @@ impl Cx<'_> {
                                         by,
                                     );
                                 }
-                                (None, _) if !d.wildcard && self.layer == Layer::Nft => {
+                                (None, _) if !d.wildcard => {
                                     // A load-time set: the domain stays in the
-                                    // rule; the emitter declares the rule's
-                                    // address sets without its addresses, and
-                                    // `apply` fills them when it loads.
+                                    // rule; the emitters declare the rule's
+                                    // address sets without its addresses (nft
+                                    // sets, ipset sets), and `apply` fills
+                                    // them when it loads.
                                     out.push(h.clone());
                                     let (approx, by, what) = if allow {
                                         (
@@ -539,7 +519,7 @@ impl Cx<'_> {
                                             Approximation::DenyWidened,
                                             None,
                                             "denies the addresses it resolves to when applied, for every name; \
-                                             the file cannot be loaded until they are filled in",
+                                             the built ruleset cannot be loaded until they are filled in",
                                         )
                                     };
                                     self.lose(
@@ -551,21 +531,18 @@ impl Cx<'_> {
                                         by,
                                     );
                                 }
+                                // Only wildcards are left: exact names are load-time sets above.
                                 (None, true) => {
-                                    self.domain_warning(rule, d.wildcard, &shown, true);
+                                    self.wildcard_warning(rule, &shown);
                                     self.lose(
                                         rule,
                                         Approximation::AllowNarrowed,
-                                        if d.wildcard {
-                                            format!("wildcard domain {shown} cannot be expressed at L3: this allow grants nothing for it here (fail closed)")
-                                        } else {
-                                            format!("domain {shown} has no resolution and the {} target has no load-time sets: this allow grants nothing for it here (fail closed)", self.layer.target())
-                                        },
+                                        format!("wildcard domain {shown} cannot be expressed at L3: this allow grants nothing for it here (fail closed)"),
                                         None,
                                     );
                                 }
                                 (None, false) => {
-                                    self.deny_widened_error(rule, d.wildcard, &shown);
+                                    self.deny_widened_error(rule, &shown);
                                     widen = true;
                                 }
                             }
@@ -596,17 +573,11 @@ impl Cx<'_> {
         Some(r)
     }
 
-    /// A deny whose target this layer cannot express would be widened to
-    /// every address: that is no longer the source's meaning, so it is an error.
-    fn deny_widened_error(&mut self, rule: &Rule, wildcard: bool, shown: &str) {
-        let why = if wildcard {
-            format!("the wildcard domain {shown} has no address set a firewall can know")
-        } else {
-            format!(
-                "the domain {shown} has no resolution, and the {} target cannot fill a set when it is loaded",
-                self.layer.target()
-            )
-        };
+    /// A deny whose target this layer cannot express (a wildcard domain)
+    /// would be widened to every address: that is no longer the source's
+    /// meaning, so it is an error.
+    fn deny_widened_error(&mut self, rule: &Rule, shown: &str) {
+        let why = format!("the wildcard domain {shown} has no address set a firewall can know");
         self.diags.push(
             Diag::error(
                 &codes::DENY_WIDENED_TO_ALL,
@@ -618,11 +589,7 @@ impl Cx<'_> {
                 ),
             )
             .label("in this rule")
-            .help(if wildcard {
-                "list the exact names (each becomes a set filled when the ruleset is applied), or leave the name to the tool gate and deny its addresses"
-            } else {
-                "use `--target nft` (its sets are filled by `agentpolc apply`), or name the addresses in the rule"
-            })
+            .help("list the exact names (each becomes a set filled when the ruleset is applied), or leave the name to the tool gate and deny its addresses")
             .note("fail closed would widen this deny to every address within its protocol and ports, which is not what the policy says"),
         );
         self.lose(
@@ -633,19 +600,13 @@ impl Cx<'_> {
         );
     }
 
-    fn domain_warning(&mut self, rule: &Rule, wildcard: bool, shown: &str, allow: bool) {
+    fn wildcard_warning(&mut self, rule: &Rule, shown: &str) {
         let name = shown.to_owned();
-        match self
-            .domains
-            .iter_mut()
-            .find(|w| w.rule == rule.id && w.wildcard == wildcard && w.allow == allow)
-        {
+        match self.domains.iter_mut().find(|w| w.rule == rule.id) {
             Some(w) => w.names.push(name),
-            None => self.domains.push(DomainWarning {
+            None => self.domains.push(WildcardWarning {
                 rule: rule.id.clone(),
                 span: rule.src.span,
-                wildcard,
-                allow,
                 names: vec![name],
             }),
         }

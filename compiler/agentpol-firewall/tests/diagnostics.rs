@@ -120,8 +120,10 @@ fn ap0703_mapped_network() {
     assert!(!script.contains("ipv6_addr"), "{script}");
 }
 
+/// AP0704 is retired: exact names are load-time sets at both targets (nft
+/// sets, ipset sets for iptables), so neither says a name has no resolution.
 #[test]
-fn ap0704_unresolved_domain() {
+fn ap0704_is_retired_names_are_load_time_sets_at_both_targets() {
     let text = "agent a {\n  net { allow connect tcp \"api.example.com\" port 443 }\n}\n";
     let mut f = Fixture::new(text);
     let r = net(
@@ -136,26 +138,56 @@ fn ap0704_unresolved_domain() {
         "allow connect",
     );
     f.agent("a", cgroup("agentpol/a"), "agent a").rules = vec![r];
-    check(
-        "AP0704",
-        &first(&emit_iptables(&f.policy, &opts()).diagnostics, "AP0704"),
-        &f.sources(),
+    let ipt = emit_iptables(&f.policy, &opts());
+    let nft = emit_nft(&f.policy, &opts());
+    for out in [&ipt, &nft] {
+        assert!(
+            out.diagnostics.iter().all(|d| d.code.code != "AP0704"),
+            "{}: {:?}",
+            out.target,
+            out.diagnostics
+        );
+    }
+    // The iptables rule matches the name's set, which the ipset file creates.
+    let rules = artifact(&ipt, "agentpol.v4.rules");
+    let sets = artifact(&ipt, "agentpol.ipset");
+    let line = rules
+        .lines()
+        .find(|l| l.contains("a/net/d"))
+        .expect("the rule");
+    let name = line
+        .split("--match-set ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .expect("a set match");
+    assert!(
+        sets.lines()
+            .any(|l| l == format!("create {name} hash:net family inet")),
+        "{sets}"
     );
-    // nft keeps the name as a load-time set: no warning.
-    assert!(emit_nft(&f.policy, &opts())
-        .diagnostics
+    let code = FIREWALL_CODES
         .iter()
-        .all(|d| d.code.code != "AP0704"));
+        .find(|c| c.code == "AP0704")
+        .expect("registered");
+    assert!(code.explanation.starts_with("No longer emitted"));
+}
+
+fn artifact(out: &agentpol_core::backend::TargetOutput, path: &str) -> String {
+    out.artifacts
+        .iter()
+        .find(|a| a.path == path)
+        .map(|a| String::from_utf8_lossy(&a.contents).into_owned())
+        .unwrap_or_else(|| panic!("no {path}"))
 }
 
 /// Regression: one warning per name buried the rest of the output (12 of 15
 /// warnings for the OpenClaw example under iptables). The names of one rule
-/// now come as one warning that lists them all.
+/// come as one warning that lists them all.
 #[test]
-fn ap0704_is_one_warning_per_rule_naming_every_domain() {
-    let text = "agent a {\n  net { allow connect tcp { \"a.example\", \"b.example\", \"c.example\" } port 443 }\n}\n";
+fn ap0705_is_one_warning_per_rule_naming_every_wildcard() {
+    let text = "agent a {\n  net { allow connect tcp { \"*.a.example\", \"*.b.example\", \"*.c.example\" } port 443 }\n}\n";
     let mut f = Fixture::new(text);
-    let names = ["a.example", "b.example", "c.example"];
+    let names = ["*.a.example", "*.b.example", "*.c.example"];
     let r = net(
         &f,
         "a",
@@ -171,12 +203,12 @@ fn ap0704_is_one_warning_per_rule_naming_every_domain() {
     let diags = emit_iptables(&f.policy, &opts()).diagnostics;
     let warnings: Vec<&str> = diags
         .iter()
-        .filter(|d| d.code.code == "AP0704")
+        .filter(|d| d.code.code == "AP0705")
         .map(|d| d.message.as_str())
         .collect();
     assert_eq!(
         warnings,
-        ["3 domains have no resolution in this build: a.example, b.example, c.example"]
+        ["3 wildcard domains cannot be enforced by the iptables target: *.a.example, *.b.example, *.c.example"]
     );
 }
 
@@ -222,7 +254,7 @@ fn ap0708_deny_widened_to_all() {
     let d = first(&emit_nft(&f.policy, &opts()).diagnostics, "AP0708");
     assert!(d.is_error());
     check("AP0708", &d, &f.sources());
-    // An exact name: nft keeps a load-time set, iptables cannot.
+    // An exact name: a load-time set at both targets, no error (issue 11.2).
     let text = "agent a {\n  net { deny connect tcp \"evil.example\" }\n}\n";
     let mut f = Fixture::new(text);
     let r = net(
@@ -241,7 +273,26 @@ fn ap0708_deny_widened_to_all() {
         .diagnostics
         .iter()
         .any(Diag::is_error));
-    assert!(first(&emit_iptables(&f.policy, &opts()).diagnostics, "AP0708").is_error());
+    let ipt = emit_iptables(&f.policy, &opts());
+    assert!(
+        !ipt.diagnostics.iter().any(Diag::is_error),
+        "{:?}",
+        ipt.diagnostics
+    );
+    // The deny matches its set, which the built ipset file does not create.
+    let rules = artifact(&ipt, "agentpol.v4.rules");
+    assert!(
+        rules.lines().any(|l| l.contains("--match-set agentpol_a_")
+            && l.contains("a/net/e")
+            && l.contains("REJECT")),
+        "{rules}"
+    );
+    assert!(
+        !artifact(&ipt, "agentpol.ipset")
+            .lines()
+            .any(|l| l.starts_with("create ")),
+        "a deny's set was created unfilled"
+    );
     // localhost names are the loopback addresses (RFC 6761): no error.
     let text = "agent a {\n  net { deny connect tcp \"*.localhost\" }\n}\n";
     let mut f = Fixture::new(text);

@@ -38,6 +38,8 @@ fn iptables_files() {
     insta::assert_snapshot!("iptables_v4", artifact(&out, "agentpol.v4.rules"));
     insta::assert_snapshot!("iptables_v6", artifact(&out, "agentpol.v6.rules"));
     insta::assert_snapshot!("iptables_remove", artifact(&out, "remove.v4.rules"));
+    insta::assert_snapshot!("iptables_ipset", artifact(&out, "agentpol.ipset"));
+    insta::assert_snapshot!("iptables_remove_ipset", artifact(&out, "remove.ipset"));
 }
 
 #[test]

@@ -157,3 +157,144 @@ pub fn request(agent: &str, action: Action, proto: Proto, addr: &str, port: u16)
 pub fn decide(policy: &Policy, req: &Request) -> Effect {
     agentpol_core::eval::decide(policy, req).effect
 }
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+pub struct Rng(pub u64);
+impl Rng {
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// One of `xs`.
+    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[(self.next_u64() % xs.len() as u64) as usize]
+    }
+    /// True `pct` percent of the time.
+    pub fn chance(&mut self, pct: u64) -> bool {
+        self.next_u64() % 100 < pct
+    }
+}
+
+/// Destinations the generated rules pick from: nested and disjoint
+/// networks of both families, loopback, an IPv4-mapped network, an exact
+/// name (`api.example.com`, resolved by the firewall tests' options), a
+/// wildcard and a name nobody resolves.
+pub const HOSTS: &[&str] = &[
+    "192.0.2.0/24",
+    "192.0.2.0/25",
+    "192.0.2.64/26",
+    "192.0.2.7",
+    "192.0.2.255",
+    "198.51.100.0/24",
+    "198.51.100.128/25",
+    "0.0.0.0/0",
+    "127.0.0.1",
+    "2001:db8::/32",
+    "2001:db8::/64",
+    "2001:db8::1",
+    "2001:db8:0:1::/64",
+    "::1",
+    "::/0",
+    "::ffff:192.0.2.0/120",
+    "api.example.com",
+    "*.example.com",
+    "unresolved.example",
+];
+/// Port ranges the generated rules pick from (overlapping and adjacent).
+pub const PORTS: &[(u16, u16)] = &[
+    (1, 1),
+    (53, 53),
+    (80, 80),
+    (443, 443),
+    (8000, 8080),
+    (8080, 8090),
+    (1, 1024),
+    (65535, 65535),
+    (5000, 5010),
+];
+
+/// A random net policy of 1–2 agents whose cgroups live under `base` (the
+/// second sometimes scoped by uid 1001, or nested in the first's cgroup).
+/// Denies never name the wildcard or the unresolved name: a wildcard deny is
+/// an error (AP0708) and a deny of an unresolved name is refused by `apply`
+/// (AP0717), so neither is ever loaded.
+pub fn random_policy(rng: &mut Rng, base: &str, n: usize) -> Fixture {
+    let mut f = Fixture::new("agent a {}\nagent b {}\n");
+    let agents = 1 + (rng.next_u64() % 2) as usize;
+    for i in 0..agents {
+        let name = ["a", "b"][i];
+        let scope = if i == 1 && rng.chance(40) {
+            Scope::Uid { uid: 1001 }
+        } else if i == 1 && rng.chance(50) {
+            // Nested in agent a's cgroup: its processes are in both scopes.
+            cgroup(&format!("{base}/p{n}a/b"))
+        } else {
+            cgroup(&format!("{base}/p{n}{name}"))
+        };
+        let mut rules = Vec::new();
+        for k in 0..(1 + rng.next_u64() % 8) {
+            let effect = if rng.chance(30) {
+                Effect::Deny
+            } else {
+                Effect::Allow
+            };
+            let action = *rng.pick(&[
+                Action::Connect,
+                Action::Connect,
+                Action::Sendto,
+                Action::Listen,
+            ]);
+            let proto = *rng.pick(&[Proto::Tcp, Proto::Udp, Proto::Any]);
+            let hosts: Vec<&str> = if rng.chance(20) {
+                vec![]
+            } else {
+                (0..1 + rng.next_u64() % 3)
+                    .map(|_| *rng.pick(HOSTS))
+                    .collect()
+            };
+            // A deny naming a wildcard would deny every address (AP0708, no
+            // ruleset), and one naming an unresolved host makes `apply`
+            // refuse (AP0717): neither is ever loaded, so neither is validated.
+            let hosts: Vec<&str> = if effect == Effect::Deny {
+                hosts
+                    .into_iter()
+                    .filter(|h| *h != "*.example.com" && *h != "unresolved.example")
+                    .collect()
+            } else {
+                hosts
+            };
+            if effect == Effect::Deny && hosts.is_empty() && !rng.chance(20) {
+                continue;
+            }
+            let ports: Vec<(u16, u16)> = if rng.chance(25) {
+                vec![]
+            } else {
+                (0..1 + rng.next_u64() % 3)
+                    .map(|_| *rng.pick(PORTS))
+                    .collect()
+            };
+            rules.push(net(
+                &f,
+                name,
+                &format!("r{k}"),
+                effect,
+                action,
+                proto,
+                &hosts,
+                &ports,
+                &format!("agent {name}"),
+            ));
+        }
+        let a = f.agent(name, scope, &format!("agent {name}"));
+        a.rules = rules;
+        if rng.chance(40) {
+            a.resolvers = vec![(*rng.pick(&["192.0.2.7", "2001:db8::1", "198.51.100.1"]))
+                .parse()
+                .unwrap()];
+        }
+    }
+    f
+}

@@ -1,4 +1,4 @@
-//! Diagnostic codes of the runtime (`AP0710`–`AP0719`): what goes wrong on the
+//! Diagnostic codes of the runtime (`AP0710`–`AP0729`; `AP0720` is the last used): what goes wrong on the
 //! host when a ruleset is applied or a run starts. Most carry no source span
 //! (host facts have none); AP0717 and AP0718 point at the rule concerned.
 
@@ -46,12 +46,15 @@ again.";
 
     APPLY_VERIFY_FAILED = "AP0714", "apply-verify-failed",
         "the loaded ruleset does not match what was emitted",
-        "After loading, agentpolc lists `table inet agentpol` back as JSON and compares its \
-chains, sets and rule comments with what it emitted. A mismatch means something changed \
-the table concurrently or nft translated the ruleset differently. agentpolc removes the \
-table again, so no half-understood ruleset stays loaded (the agent's traffic is then \
-not filtered by agentpol at all, which the message says).\n\n\
-How to fix: make sure no other tool manages `table inet agentpol`, then apply again.";
+        "After loading, agentpolc lists the ruleset back and compares its chains, sets and \
+rule comments with what it emitted: for nft, `table inet agentpol` as JSON; for \
+iptables, agentpol's chains in `iptables-save` and `ip6tables-save` (and the one jump \
+from `OUTPUT`) and agentpol's sets in `ipset save`. A mismatch means something changed \
+the ruleset concurrently or the tool translated it differently. agentpolc removes what \
+it loaded again, so no half-understood ruleset stays loaded (the agent's traffic is \
+then not filtered by agentpol at all, which the message says).\n\n\
+How to fix: make sure no other tool manages `table inet agentpol` (nft) or the \
+`AGENTPOL_OUTPUT`/`APn_*` chains and `agentpol_*` sets (iptables), then apply again.";
 
     RESOLVE_FAILED = "AP0715", "domain-resolution-failed",
         "a domain in the policy could not be resolved when applying",
@@ -75,9 +78,10 @@ or grant CAP_NET_ADMIN and write access to the agents' cgroup directories.";
 
     DENY_SET_UNFILLED = "AP0717", "deny-set-unfilled",
         "a deny rule's domain could not be resolved, so its load-time set cannot be filled",
-        "The nft ruleset keeps each domain of a rule as a load-time set that `agentpolc \
-apply` fills with the addresses the name resolves to, in the same transaction that \
-loads the table. For a `deny`, an unfilled set would deny nothing (not what the policy \
+        "The firewall rulesets keep each domain of a rule as a load-time set that `agentpolc \
+apply` fills with the addresses the name resolves to: for nft in the same transaction \
+that loads the table, for iptables as ipset sets created and filled before the rules \
+are loaded. For a `deny`, an unfilled set would deny nothing (not what the policy \
 says), and widening it to every address would deny far more; so `apply` refuses to load \
 and changes nothing. A name that resolves to no address (NXDOMAIN, no records) is \
 filled with nothing, which is exact: there is no address to deny. Only a failed \
@@ -99,4 +103,33 @@ and creates nothing. The same refusal happens when the rules covering one addres
 split the ports into more ranges than the kernel's table holds (256).\n\n\
 How to fix: deny exact names or their addresses (`deny connect any 203.0.113.0/24`), \
 make the resolver reachable, or merge port ranges; then run again.";
+
+    IPTABLES_TOOLS_MISSING = "AP0719", "iptables-tools-missing",
+        "iptables-restore, iptables-save (IPv4 or IPv6) or ipset is missing or too old",
+        "`agentpolc apply --target iptables` loads the ruleset with the programs of \
+iptables and ipset: `ipset restore` creates and fills the domains' address sets, \
+`iptables-restore --noflush` and `ip6tables-restore --noflush` load the rules (checked \
+first with `--test`), `iptables-save`/`ip6tables-save` and `ipset save` list them back \
+for the comparison with what was emitted. agentpolc checks that each program runs and \
+reads its version first: iptables 1.6.1 or later (`-m cgroup --path`, cgroup v2) and \
+ipset 6.0 or later (`hash:net family inet6`). Nothing was changed.\n\n\
+How to fix: install them, for example\n\n    \
+apt-get install iptables ipset\n\n\
+and make sure they are on PATH for the user running agentpolc (root), or pass `--ipset PATH`.";
+
+    IPTABLES_REJECTED = "AP0720", "iptables-rejected",
+        "iptables-restore or ipset refused the ruleset",
+        "`agentpolc apply --target iptables` creates and fills the address sets with `ipset \
+restore`, checks both rules files with `iptables-restore --test --noflush` (and \
+`ip6tables-restore`), and only then loads them; each file is one transaction. The \
+tool's own message is shown below, and the note says what was changed: a refusal \
+before the rules are loaded leaves the previously loaded rules as they were (sets that \
+no loaded rule uses are destroyed again); a refusal while loading removes agentpol's \
+chains and sets, so that no half-loaded ruleset stays (the agents' traffic is then not \
+filtered by agentpol). Common causes: an agent's cgroup directory does not exist \
+(`-m cgroup --path` is resolved when the rule is added; `apply` creates the \
+directories first), a kernel without the `xt_cgroup`, `xt_set` or `ip_set` modules, \
+or missing privileges.\n\n\
+How to fix: read the tool's message; run as root; load the kernel modules (`modprobe \
+xt_set ip_set_hash_net xt_cgroup`); then apply again.";
 }

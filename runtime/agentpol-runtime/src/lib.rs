@@ -7,7 +7,9 @@
 //! * [`cgroup`]: the agents' cgroup directories (created before nft loads).
 //! * [`dns`]: resolving the policy's domains when a ruleset is applied.
 //! * [`nft`]: loading `table inet agentpol` with check, verify and rollback.
-//! * [`codes`]: the diagnostics of all of these (`AP0710`–`AP0719`).
+//! * [`iptables`]: loading the iptables rules and their ipset sets the same
+//!   way, and removing them.
+//! * [`codes`]: the diagnostics of all of these (`AP0710`–`AP0720`).
 //! * [`landlock_plan`], [`landlock`]: the agent's fs/exec rules as a Landlock
 //!   ruleset (sound expansion, losses) and applying it to the current process.
 //! * [`enforcer_plan`]: which enforcer takes each rule kind on this host
@@ -22,6 +24,7 @@ pub mod cgroup;
 pub mod codes;
 pub mod dns;
 pub mod host;
+pub mod iptables;
 pub mod nft;
 
 pub mod enforcer_plan;

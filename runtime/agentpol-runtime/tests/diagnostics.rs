@@ -3,7 +3,7 @@
 
 use agentpol_core::diag::{render_human, Diag};
 use agentpol_core::source::SourceMap;
-use agentpol_runtime::{dns, host, nft, RUNTIME_CODES};
+use agentpol_runtime::{dns, host, iptables, nft, RUNTIME_CODES};
 use std::collections::BTreeSet;
 
 fn check(code: &'static str, d: &Diag, sources: &SourceMap) {
@@ -99,12 +99,41 @@ fn ap0718_run_net_unholdable() {
     );
 }
 
+#[test]
+fn ap0714_apply_verify_failed_iptables() {
+    let d = iptables::verify_failed("set agentpol_a_0123456789_4: elements differ", true);
+    assert_eq!(d.code.code, "AP0714");
+    assert!(d.notes.iter().any(|n| n.contains("removed again")), "{d:?}");
+}
+
+#[test]
+fn ap0719_iptables_tools_missing() {
+    let d = iptables::check_iptables_version("iptables-restore", "iptables-restore v1.4.21")
+        .unwrap_err();
+    check("AP0719", &d, &SourceMap::new());
+}
+
+#[test]
+fn ap0720_iptables_rejected() {
+    let stderr = "iptables-restore v1.8.9 (nf_tables): Set agentpol_a_009f72f739_4 doesn't exist.\n\nError occurred at line: 20\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.\n";
+    check(
+        "AP0720",
+        &iptables::rejected(
+            "iptables-restore --test",
+            stderr,
+            iptables::Changed::Nothing,
+        ),
+        &SourceMap::new(),
+    );
+}
+
 /// Tests may run in any order, so this checks the registry against the test
 /// functions in this file rather than against what ran.
 #[test]
 fn every_code_has_a_test_and_an_explanation() {
     let tested: BTreeSet<&str> = [
         "AP0710", "AP0711", "AP0712", "AP0713", "AP0714", "AP0715", "AP0716", "AP0717", "AP0718",
+        "AP0719", "AP0720",
     ]
     .into_iter()
     .collect();
@@ -113,8 +142,8 @@ fn every_code_has_a_test_and_an_explanation() {
     let src = include_str!("diagnostics.rs");
     for c in RUNTIME_CODES {
         assert!(
-            c.code.starts_with("AP071"),
-            "{} outside AP0710-AP0719",
+            ("AP0710"..="AP0729").contains(&c.code),
+            "{} outside AP0710-AP0729",
             c.code
         );
         assert!(
