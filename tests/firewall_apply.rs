@@ -199,25 +199,9 @@ fn applies_verifies_and_removes() {
     let dir = build_dir(&tmp, &sample(&format!("{base}/agent")));
     let other = tmp.write("other.nft", "table inet other {\n chain c {\n  type filter hook output priority 10; policy accept;\n }\n}\n");
     run(&mut ns.cmd("nft", &["-f", &other]));
-    // The agent's resolver, 127.0.0.1 in the namespace: the scripted server
-    // (the Python one it replaces copied the query's EDNS record, which
-    // hickory sends, into the answer section).
-    let _dns = Server::start(
-        "127.0.0.1".parse().unwrap(),
-        Some(std::path::Path::new(&ns.path())),
-        Script::new()
-            .on(
-                "svc.test.example",
-                Qtype::A,
-                Reply::Answer(vec![a("svc.test.example", 30, "192.0.2.44")]),
-            )
-            .on(
-                "svc.test.example",
-                Qtype::Aaaa,
-                Reply::Answer(vec![aaaa("svc.test.example", 30, "2001:db8::44")]),
-            ),
-    )
-    .unwrap_or_else(|e| panic!("cannot start the scripted DNS server: {e}"));
+    // (The Python server this replaced copied the query's EDNS record, which
+    // hickory sends, into the answer section.)
+    let _dns = svc_dns(&ns);
     let tables = |ns: &Netns| {
         String::from_utf8(run(&mut ns.cmd("nft", &["list", "tables"])).stdout).unwrap()
     };
@@ -364,21 +348,25 @@ fn refuses_a_deny_whose_set_cannot_be_filled() {
     drop(cgroups);
 }
 
-/// Starts [`FAKE_DNS`] on 127.0.0.1:53 in `ns`.
-fn fake_dns(ns: &Netns, tmp: &TempDir) -> Proc {
-    let dns_py = tmp.write("dns.py", FAKE_DNS);
-    let mut c = ns.cmd("/usr/bin/python3", &[&dns_py]);
-    c.stdout(std::process::Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
+/// The agent's resolver, 127.0.0.1 in `ns`: the scripted server answering
+/// `svc.test.example` with 192.0.2.44 and 2001:db8::44 (TTL 30 s).
+fn svc_dns(ns: &Netns) -> Server {
+    Server::start(
+        "127.0.0.1".parse().unwrap(),
+        Some(std::path::Path::new(&ns.path())),
+        Script::new()
+            .on(
+                "svc.test.example",
+                Qtype::A,
+                Reply::Answer(vec![a("svc.test.example", 30, "192.0.2.44")]),
+            )
+            .on(
+                "svc.test.example",
+                Qtype::Aaaa,
+                Reply::Answer(vec![aaaa("svc.test.example", 30, "2001:db8::44")]),
+            ),
     )
-    .unwrap();
-    let p = Proc(child);
-    assert_eq!(line.trim(), "ready");
-    p
+    .unwrap_or_else(|e| panic!("cannot start the scripted DNS server: {e}"))
 }
 
 /// `iptables-save` (or `ip6tables-save`) output in `ns`.
@@ -417,7 +405,7 @@ fn iptables_applies_verifies_and_removes() {
     run(&mut ns.cmd("iptables", &["-N", "OTHER"]));
     run(&mut ns.cmd("iptables", &["-A", "OUTPUT", "-j", "OTHER"]));
     run(&mut ns.cmd("ipset", &["create", "other", "hash:ip"]));
-    let _dns = fake_dns(&ns, &tmp);
+    let _dns = svc_dns(&ns);
     let apply = |extra: &[&str]| {
         let mut args = vec!["apply", "--target", "iptables", "--policy", dir.as_str()];
         args.extend_from_slice(extra);

@@ -122,6 +122,14 @@ pub(crate) struct Explored {
 /// How many extra words per class are kept (for distinct values of equal class).
 const OTHERS_PER_CLASS: usize = 3;
 
+/// Live positions the product states may hold in all, besides the state
+/// count: a pattern like `*a*a*…` with k stars has k states of up to 2k live
+/// positions each, so a state limit alone still allowed quadratic time and
+/// memory (20,000 stars: 290 s). Past this the result is incomplete, which
+/// the verifier reports as undecided, never as a proof. 4 Mi positions are
+/// 16 MiB.
+const MAX_POSITIONS: usize = 1 << 22;
+
 /// Explores the product of `patterns` over an alphabet of `letters` letters,
 /// trying letters in index order (so callers order letters by preference).
 /// Stops after `max_states` product states.
@@ -172,6 +180,7 @@ pub(crate) fn explore(
     queue.push(start);
     let mut head = 0;
     let mut complete = true;
+    let mut held = 0usize;
     while head < queue.len() {
         let state = queue.get(head).cloned().unwrap_or_default();
         let id = head;
@@ -224,7 +233,8 @@ pub(crate) fn explore(
                 }
                 continue;
             }
-            if index.len() >= max_states {
+            held += next.len();
+            if index.len() >= max_states || held > MAX_POSITIONS {
                 complete = false;
                 break;
             }
@@ -390,6 +400,30 @@ mod tests {
             .classes
             .iter()
             .any(|c| c.accepts.get(0) && c.accepts.get(1)));
+    }
+
+    #[test]
+    fn position_budget_stops_star_chains() {
+        // `*a*a*…a*` with 20,000 stars: 20,000 states of up to 40,000 live
+        // positions. Within the state limit, but past the position budget:
+        // reported incomplete instead of exploring for minutes.
+        let n = 2;
+        let mut items = vec![star(n)];
+        for _ in 0..20_000 {
+            items.push(lit(n, 0));
+            items.push(star(n));
+        }
+        let e = explore(&[Pattern { items }], n, 1_000_000, false);
+        assert!(!e.complete);
+        assert!(e.states < 20_000, "{} states", e.states);
+        // A short chain of the same shape is explored completely.
+        let mut items = vec![star(n)];
+        for _ in 0..50 {
+            items.push(lit(n, 0));
+            items.push(star(n));
+        }
+        let e = explore(&[Pattern { items }], n, 1_000_000, false);
+        assert!(e.complete);
     }
 
     #[test]
