@@ -199,6 +199,27 @@ fn lower_domain(
     } else {
         d.name.clone()
     };
+    // `*.localhost`: RFC 6761 fixes every name under `localhost` to the
+    // loopback networks (no DNS server is asked), so unlike other wildcards
+    // its addresses are known and the rule holds by them. Without this, a
+    // policy including `std::net::no_internal` (whose `deny all loopback`
+    // names `*.localhost`), such as the bundled OpenClaw example, could never
+    // start. Exact `localhost` arrives the same way through `names`.
+    if d.wildcard {
+        if let Some(nets) = loopback_name(&d.name) {
+            kept.extend(nets.iter().map(|a| Host::Cidr(canonical_net(a))));
+            out.losses.push(NetLoss {
+                rule: rule.id.clone(),
+                src: rule.src,
+                message: format!(
+                    "`{shown}` is held by the loopback networks (RFC 6761: every name under \
+                     localhost is loopback); every name on them is {} too",
+                    if deny { "denied" } else { "allowed" }
+                ),
+            });
+            return;
+        }
+    }
     if d.wildcard {
         if deny {
             out.errors.push(NetError {
@@ -273,6 +294,21 @@ fn lower_domain(
             message: format!("`{shown}` could not be resolved at start: not granted (narrower)"),
         }),
     }
+}
+
+/// The loopback networks when `name` is `localhost` or under it (RFC 6761),
+/// else None. Mirrors `agentpol_firewall::lower::reserved_name`, which this
+/// crate cannot use (it depends on `agentpol-core` only).
+fn loopback_name(name: &str) -> Option<[ipnet::IpNet; 2]> {
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    if n != "localhost" && !n.ends_with(".localhost") {
+        return None;
+    }
+    let v4 = ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(127, 0, 0, 0), 8).ok()?;
+    Some([
+        ipnet::IpNet::V4(v4),
+        ipnet::IpNet::V6(ipnet::Ipv6Net::from(std::net::Ipv6Addr::LOCALHOST)),
+    ])
 }
 
 /// DNS rules for an agent's `resolvers` (semantics.md §5), as the firewall

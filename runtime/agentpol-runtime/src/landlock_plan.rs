@@ -345,7 +345,15 @@ impl ActionCtx<'_> {
             FileKind::Dir => self.allows.iter().any(|g| covers_subtree(g, path)),
             FileKind::File => self.allows.iter().any(|g| glob_matches(g, path)),
         };
-        allowed && !self.denies.iter().any(|d| may_touch_subtree(d, path))
+        // A file grant covers that one inode: only a deny matching the file
+        // itself stands in its way. Asking whether a deny may touch "its
+        // subtree" treated every file as a directory, so `~/**/.env` (via
+        // `/home/u/w/todo.md/.env`) refused every file of an expanded tree.
+        let denied = match kind {
+            FileKind::Dir => self.denies.iter().any(|d| may_touch_subtree(d, path)),
+            FileKind::File => self.denies.iter().any(|d| glob_matches(d, path)),
+        };
+        allowed && !denied
     }
 }
 
@@ -656,6 +664,21 @@ mod tests {
             .iter()
             .any(|l| l.message.contains("expanded at start")));
         assert_eq!(p.expanded_entries, 3);
+    }
+
+    #[test]
+    fn a_deny_that_can_only_match_below_a_file_does_not_refuse_the_file() {
+        // `/w/**/.env` cannot match `/w/a.txt` (a file has nothing below
+        // it): the file is granted. Before, every file of the expanded tree
+        // was refused, so the OpenClaw example could not read its workspace.
+        let p = plan(
+            &rules(r#"fs { allow read "/w/**"  deny read "/w/**/.env" }"#),
+            &Fake::new(TREE),
+            Limits::default(),
+        );
+        let paths: Vec<String> = p.grants.iter().map(|g| g.path.clone()).collect();
+        assert!(paths.contains(&"/w/a.txt".to_owned()), "{paths:?}");
+        assert!(!paths.contains(&"/w/.env".to_owned()), "{paths:?}");
     }
 
     #[test]
