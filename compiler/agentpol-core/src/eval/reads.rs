@@ -48,20 +48,6 @@ pub enum ReadVia {
     },
 }
 
-impl std::fmt::Display for ReadVia {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadVia::Fs => write!(f, "an fs read"),
-            ReadVia::PathArg { tool, arg } => {
-                write!(f, "tool `{tool}` through its path argument `{arg}`")
-            }
-            ReadVia::FileUrl { tool, arg } => {
-                write!(f, "tool `{tool}` through a `file:` URL in its argument `{arg}`")
-            }
-        }
-    }
-}
-
 /// A file a request reads, absolute and normalised, and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadPath {
@@ -179,15 +165,20 @@ fn percent_decode(s: &str) -> Vec<u8> {
     out
 }
 
-/// The `file:` URL that names `path` (absolute, normalised): each segment
-/// percent-encoded where the URL syntax needs it. The inverse of
+/// The `file:` URL that names `path` (absolute, normalised): the inverse of
 /// [`file_url_path`] on normalised paths, for tools that build requests.
 pub fn file_url(path: &str) -> String {
-    let mut out = String::from("file://");
+    format!("file://{}", url_path_of(path))
+}
+
+/// The URL path (after the host) that names `path`: each segment
+/// percent-encoded where the URL syntax needs it (`/`, `%`, `?`, `#`, spaces,
+/// non-ASCII...), so that URL parsing keeps it and decoding gives it back.
+pub fn url_path_of(path: &str) -> String {
     if path == "/" {
-        out.push('/');
-        return out;
+        return "/".into();
     }
+    let mut out = String::new();
     for seg in path.split('/').skip(1) {
         out.push('/');
         for b in seg.bytes() {
@@ -211,10 +202,19 @@ mod unit {
 
     #[test]
     fn file_urls_name_their_decoded_resolved_path() {
-        assert_eq!(url("file:///home/a/.ssh/id").as_deref(), Some("/home/a/.ssh/id"));
+        assert_eq!(
+            url("file:///home/a/.ssh/id").as_deref(),
+            Some("/home/a/.ssh/id")
+        );
         assert_eq!(url("file:/home/a/x").as_deref(), Some("/home/a/x"));
-        assert_eq!(url("file://localhost/etc/passwd").as_deref(), Some("/etc/passwd"));
-        assert_eq!(url("file://server/etc/passwd").as_deref(), Some("/etc/passwd"));
+        assert_eq!(
+            url("file://localhost/etc/passwd").as_deref(),
+            Some("/etc/passwd")
+        );
+        assert_eq!(
+            url("file://server/etc/passwd").as_deref(),
+            Some("/etc/passwd")
+        );
         // `%2F` survives URL parsing; decoded, it climbs out of /srv/pub.
         assert_eq!(
             url("file:///srv/pub/..%2F..%2Fhome/a/%2essh/id").as_deref(),
@@ -229,7 +229,13 @@ mod unit {
 
     #[test]
     fn file_url_round_trips_normalised_paths() {
-        for p in ["/", "/a", "/home/a/.ssh/id_rsa", "/x y/%41/?#/é", "/a/b:c@d"] {
+        for p in [
+            "/",
+            "/a",
+            "/home/a/.ssh/id_rsa",
+            "/x y/%41/?#/é",
+            "/a/b:c@d",
+        ] {
             assert_eq!(url(&file_url(p)).as_deref(), Some(p), "{}", file_url(p));
         }
     }
