@@ -262,7 +262,11 @@ fn a_tool_reading_what_fs_denies_is_an_error() {
     let o = run(&["verify", fixed.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     // The OpenClaw example with the same rule added: std::openclaw's file
-    // tools deny `secrets::files`, so verify is clean because the call is denied.
+    // tools deny `secrets::files`, so there is no AP0514 and the key itself
+    // stays denied; but the rest of ~/.ssh (known_hosts, authorized_keys) is
+    // readable through the tool, and the example's `assert never * read
+    // "/home/claw/.ssh/**"` reports it (AP0508), where the `fs read` form
+    // it had before was proved.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("examples/openclaw/openclaw.agentpol")).unwrap();
     let added = text.replacen(
@@ -273,24 +277,33 @@ fn a_tool_reading_what_fs_denies_is_an_error() {
     assert_ne!(added, text);
     let ex = dir.path().join("openclaw.agentpol");
     std::fs::write(&ex, added).unwrap();
-    let o = run(&["verify", ex.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
-    let req = dir.path().join("req.json");
-    std::fs::write(
-        &req,
-        r#"{"agent":"assistant","kind":"tool","tool":"read_file","args":{"path":"/home/claw/.ssh/id_ed25519"},"params":{"std::openclaw::contacts":[]}}"#,
-    )
-    .unwrap();
-    let o = run(&[
-        "authorize",
-        "--policy",
-        ex.to_str().unwrap(),
-        "--request",
-        req.to_str().unwrap(),
-        "--engine",
-        "eval",
-    ]);
-    assert!(text_of(&o).starts_with("deny"), "{}", text_of(&o));
+    let o = run(&["verify", "--format", "json", ex.to_str().unwrap()]);
+    let out = text_of(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("AP0508") && !out.contains("AP0514"), "{out}");
+    assert!(out.contains("tool `read_file`"), "{out}");
+    let authorize = |file: &str| {
+        let req = dir.path().join("req.json");
+        std::fs::write(
+            &req,
+            format!(
+                r#"{{"agent":"assistant","kind":"tool","tool":"read_file","args":{{"path":"/home/claw/.ssh/{file}"}},"params":{{"std::openclaw::contacts":[]}}}}"#
+            ),
+        )
+        .unwrap();
+        let o = run(&[
+            "authorize",
+            "--policy",
+            ex.to_str().unwrap(),
+            "--request",
+            req.to_str().unwrap(),
+            "--engine",
+            "eval",
+        ]);
+        text_of(&o)
+    };
+    assert!(authorize("id_ed25519").starts_with("deny"));
+    assert!(authorize("known_hosts").starts_with("allow"));
 }
 
 fn text_of(o: &Output) -> String {
