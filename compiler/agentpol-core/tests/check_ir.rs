@@ -6,8 +6,8 @@ mod support;
 
 use agentpol_core::check::DefinitionKind;
 use agentpol_core::ir::{
-    Action, AssertLayers, AssertTarget, Effect, Host, Matcher, Policy, Proto, Scalar, Scope, SetOperand, Test,
-    UrlField, Value,
+    Action, AssertLayers, AssertTarget, Effect, Host, Matcher, Policy, Proto, Scalar, Scope,
+    SetOperand, Test, UrlField, Value,
 };
 use agentpol_core::request::Resource;
 use support::check::{clean, codes, compile_fixture};

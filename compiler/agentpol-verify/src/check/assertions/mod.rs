@@ -313,12 +313,7 @@ impl<'p> Ctx<'p> {
     /// Replays `req`: the decision and (for the cross form) the file it
     /// reads when the evaluator confirms that it violates `a` (a forbidden
     /// decision, and the pattern matches), else why not.
-    fn violates(
-        &mut self,
-        a: &Assertion,
-        action: Action,
-        req: &Request,
-    ) -> Verdict {
+    fn violates(&mut self, a: &Assertion, action: Action, req: &Request) -> Verdict {
         let (matches, hit) = match a.layers {
             AssertLayers::Kind => {
                 let pp = pattern_policy(self.policy, a, action);
