@@ -262,7 +262,11 @@ fn a_tool_reading_what_fs_denies_is_an_error() {
     let o = run(&["verify", fixed.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
     // The OpenClaw example with the same rule added: std::openclaw's file
-    // tools deny `secrets::files`, so verify is clean because the call is denied.
+    // tools deny `secrets::files`, so there is no AP0514 and the key itself
+    // stays denied; but the rest of ~/.ssh (known_hosts, authorized_keys) is
+    // readable through the tool, and the example's `assert never * read
+    // "/home/claw/.ssh/**"` reports it (AP0508), where the `fs read` form
+    // it had before was proved.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("examples/openclaw/openclaw.agentpol")).unwrap();
     let added = text.replacen(
@@ -273,24 +277,89 @@ fn a_tool_reading_what_fs_denies_is_an_error() {
     assert_ne!(added, text);
     let ex = dir.path().join("openclaw.agentpol");
     std::fs::write(&ex, added).unwrap();
-    let o = run(&["verify", ex.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
-    let req = dir.path().join("req.json");
-    std::fs::write(
-        &req,
-        r#"{"agent":"assistant","kind":"tool","tool":"read_file","args":{"path":"/home/claw/.ssh/id_ed25519"},"params":{"std::openclaw::contacts":[]}}"#,
-    )
-    .unwrap();
-    let o = run(&[
-        "authorize",
-        "--policy",
-        ex.to_str().unwrap(),
-        "--request",
-        req.to_str().unwrap(),
-        "--engine",
-        "eval",
-    ]);
-    assert!(text_of(&o).starts_with("deny"), "{}", text_of(&o));
+    let o = run(&["verify", "--format", "json", ex.to_str().unwrap()]);
+    let out = text_of(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("AP0508") && !out.contains("AP0514"), "{out}");
+    assert!(out.contains("tool `read_file`"), "{out}");
+    let authorize = |file: &str| {
+        let req = dir.path().join("req.json");
+        std::fs::write(
+            &req,
+            format!(
+                r#"{{"agent":"assistant","kind":"tool","tool":"read_file","args":{{"path":"/home/claw/.ssh/{file}"}},"params":{{"std::openclaw::contacts":[]}}}}"#
+            ),
+        )
+        .unwrap();
+        let o = run(&[
+            "authorize",
+            "--policy",
+            ex.to_str().unwrap(),
+            "--request",
+            req.to_str().unwrap(),
+            "--engine",
+            "eval",
+        ]);
+        text_of(&o)
+    };
+    assert!(authorize("id_ed25519").starts_with("deny"));
+    assert!(authorize("known_hosts").starts_with("allow"));
+}
+
+/// Issue 10.8: `assert never * read` (no `fs`) covers the tools' path
+/// arguments; `assert never * fs read` stays about fs requests.
+#[test]
+fn the_read_assertion_covers_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let verify_text = |name: &str, text: &str| {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        // JSON: messages unwrapped.
+        let o = run(&["verify", "--format", "json", f.to_str().unwrap()]);
+        (o.status.code(), text_of(&o))
+    };
+    let repro = "tool read_file(path: path)\n\
+        agent claw {\n\
+          home \"/home/claw\"\n\
+          fs { deny read \"/home/claw/.ssh/**\" }\n\
+          tool read_file { allow when path in { \"/home/claw/.ssh/**\" } }\n\
+        }\n\
+        assert never * read \"/home/claw/.ssh/**\"\n";
+    let (code, out) = verify_text("repro.agentpol", repro);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("AP0508"), "{out}");
+    assert!(
+        out.contains("tool `read_file` whose path argument `path`"),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#""witness":{"agent":"claw","kind":"tool""#),
+        "{out}"
+    );
+    let fixed = repro.replace(
+        "allow when path in { \"/home/claw/.ssh/**\" } }",
+        "allow when path in { \"/home/claw/**\" }\n deny when path in { \"/home/claw/.ssh/**\" } }",
+    );
+    assert_ne!(fixed, repro);
+    let (code, out) = verify_text("fixed.agentpol", &fixed);
+    assert_eq!(code, Some(0), "{out}");
+    // Without an explicit fs deny there is no AP0514 to catch the tool: the
+    // `fs read` form is proved (exit 0), the `read` form is not.
+    let quiet = "tool read_file(path: path)\n\
+        agent claw {\n\
+          home \"/home/claw\"\n\
+          fs { allow read \"/home/claw/docs/**\" }\n\
+          tool read_file { allow when path in { \"/home/claw/**\" } }\n\
+        }\n\
+        assert never * fs read \"/home/claw/.ssh/**\"\n";
+    let (code, out) = verify_text("fs_only.agentpol", quiet);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = verify_text(
+        "cross.agentpol",
+        &quiet.replace("never * fs read", "never * read"),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("AP0508") && !out.contains("AP0514"), "{out}");
 }
 
 fn text_of(o: &Output) -> String {

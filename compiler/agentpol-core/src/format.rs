@@ -810,6 +810,7 @@ fn pattern(p: &RequestPattern) -> String {
             None => format!("tool {}", name.name),
         },
         RequestPattern::Env(v, _) => format!("env {}", str_lit(v)),
+        RequestPattern::Read(t, _) => format!("read {}", expr_w(t, None)),
     }
 }
 

@@ -23,8 +23,10 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// Version of the IR's JSON form.
-pub const IR_VERSION: u32 = 1;
+/// Version of the IR's JSON form. 2: assertions gained `layers` (absent for
+/// the kind form, so version-1 assertions read the same; a version-1 reader
+/// would take a cross-layer assertion for an fs-only one, hence the bump).
+pub const IR_VERSION: u32 = 2;
 
 /// A whole checked policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -635,8 +637,35 @@ pub struct Assertion {
     pub actions: Vec<Action>,
     /// Which requests (same shapes as rule matchers).
     pub matcher: Matcher,
+    /// Which layers the pattern covers: the requests of its kind, or (for
+    /// `assert never WHO read PATTERN`) every way to read a matching file.
+    /// Absent from the JSON for the kind form.
+    #[serde(default, skip_serializing_if = "AssertLayers::is_kind")]
+    pub layers: AssertLayers,
     /// The `assert` item.
     pub src: SourceRef,
+}
+
+/// The layers an assertion covers (semantics.md §8).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssertLayers {
+    /// Requests of the kind the pattern names, only
+    /// (`assert never * fs read "~/.ssh/**"`: fs requests).
+    #[default]
+    Kind,
+    /// `assert never * read "~/.ssh/**"`: the matcher is an fs matcher with
+    /// action `read`, and the assertion covers every request that reads a
+    /// matching file: fs reads, and tool calls whose `path`-typed argument or
+    /// `file:` URL argument names one ([`crate::eval::reads`]).
+    Cross,
+}
+
+impl AssertLayers {
+    /// The kind form (the default, left out of the JSON).
+    pub fn is_kind(&self) -> bool {
+        *self == AssertLayers::Kind
+    }
 }
 
 /// Who an assertion is about.

@@ -6,8 +6,8 @@ mod support;
 
 use agentpol_core::check::DefinitionKind;
 use agentpol_core::ir::{
-    Action, AssertTarget, Effect, Host, Matcher, Policy, Proto, Scalar, Scope, SetOperand, Test,
-    UrlField, Value,
+    Action, AssertLayers, AssertTarget, Effect, Host, Matcher, Policy, Proto, Scalar, Scope,
+    SetOperand, Test, UrlField, Value,
 };
 use agentpol_core::request::Resource;
 use support::check::{clean, codes, compile_fixture};
@@ -392,6 +392,36 @@ fn assertions_lower_as_specified() {
         }
     );
     assert_eq!(skill.actions, [Action::Connect]);
+}
+
+#[test]
+fn read_assertions_lower_to_cross_layer_fs_reads() {
+    let p = clean(
+        r#"agent a { home "/home/a" }
+assert never * read "~/.ssh/**"
+assert never allow a read { "/etc/shadow", "/root/**" }
+assert never a fs read "/x"
+"#,
+    );
+    let cross: Vec<_> = p.assertions.iter().filter(|a| a.src.line == 2).collect();
+    assert_eq!(cross.len(), 1);
+    assert_eq!(cross[0].layers, AssertLayers::Cross);
+    assert_eq!(cross[0].actions, [Action::Read]);
+    // `~` expands per agent, as for `fs read`.
+    assert_eq!(cross[0].target, AssertTarget::Agent { agent: "a".into() });
+    assert_eq!(globs(&cross[0].matcher), ["/home/a/.ssh/**"]);
+    let allow = p.assertions.iter().find(|a| a.src.line == 3).unwrap();
+    assert_eq!(allow.layers, AssertLayers::Cross);
+    assert_eq!(allow.forbidden, [Effect::Allow]);
+    assert_eq!(globs(&allow.matcher), ["/etc/shadow", "/root/**"]);
+    let kind = p.assertions.iter().find(|a| a.src.line == 4).unwrap();
+    assert_eq!(kind.layers, AssertLayers::Kind);
+    // The JSON of the kind form has no `layers` (it reads as in IR version 1).
+    let json = |a: &agentpol_core::ir::Assertion| serde_json::to_value(a).unwrap();
+    assert_eq!(json(allow)["layers"], "cross");
+    assert!(json(kind).get("layers").is_none(), "{}", json(kind));
+    let back: agentpol_core::ir::Assertion = serde_json::from_value(json(kind)).unwrap();
+    assert_eq!(&back, kind);
 }
 
 #[test]

@@ -171,3 +171,41 @@ fn ir_json_with_tests_round_trips() {
     assert_eq!(back, p);
     assert_eq!(run_tests(&back), run_tests(&p));
 }
+
+/// Assertions are the verifier's: a violated one, of either form, changes
+/// no decision and no test outcome (semantics.md §8).
+#[test]
+fn assertions_change_no_decision_and_no_test() {
+    let base = r#"tool read_file(path: path)
+agent a {
+  home "/home/a"
+  fs { allow read "/home/a/**" }
+  tool read_file { allow when path in { "/home/a/**" } }
+}
+test "reads" {
+  expect allow a fs read "/home/a/.ssh/id"
+  expect allow a tool read_file { path: "/home/a/.ssh/id" }
+}
+"#;
+    let with = format!(
+        "{base}assert never * read \"/home/a/.ssh/**\"\nassert never * fs read \"/home/a/.ssh/**\"\n"
+    );
+    let compile = |text: &str| {
+        agentpol_core::compile("p.agentpol", text, &agentpol_core::source::NoFiles)
+            .policy
+            .expect("compiles")
+    };
+    let (p0, p1) = (compile(base), compile(&with));
+    assert_eq!(p1.assertions.len(), 2);
+    let outcomes = |p: &Policy| -> Vec<bool> { run_tests(p).iter().map(|o| o.passed).collect() };
+    assert_eq!(outcomes(&p1), [true, true]);
+    assert_eq!(outcomes(&p0), outcomes(&p1));
+    for t in &p1.tests {
+        for e in &t.expects {
+            let d0 = agentpol_core::eval::evaluate(&p0, &e.request).map(|d| d.effect);
+            let d1 = agentpol_core::eval::evaluate(&p1, &e.request).map(|d| d.effect);
+            assert_eq!(d0, d1);
+            assert_eq!(d1, Ok(Effect::Allow));
+        }
+    }
+}

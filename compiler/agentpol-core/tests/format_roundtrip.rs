@@ -587,6 +587,7 @@ fn pattern() -> BoxedStrategy<RequestPattern> {
         net_match().prop_map(|m| RequestPattern::Net(m, sp())),
         (word(), proptest::option::of(cond())).prop_map(|(w, c)| RequestPattern::Tool(w, c, sp())),
         str_lit().prop_map(|s| RequestPattern::Env(s, sp())),
+        targets().prop_map(|t| RequestPattern::Read(t, sp())),
     ]
     .boxed()
 }

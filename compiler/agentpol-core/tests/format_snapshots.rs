@@ -82,6 +82,7 @@ assert never allow * net connect tcp port 22
 assert never openclaw.pdf_summary exec "/bin/sh" args [..]
 assert never * tool send_email when to not in param contacts
 assert never openclaw env "AWS_SECRET_ACCESS_KEY"
+assert never *   read   {"~/.ssh/**","~/.aws/**"}
 test "no ssh keys" {
   expect deny openclaw fs read "/home/agent/.ssh/id_ed25519"
   expect allow openclaw exec "/usr/bin/git" args ["status"]

@@ -41,6 +41,7 @@ snap!(
     "agent a { secrets { deny read aws, std::secrets::gcp } }"
 );
 snap!(assertions, "assert never a fs read \"/x\"\nassert never allow * net connect\nassert never a.s exec \"/bin/sh\"\nassert never * tool t when x like \"a*\"\nassert never a env \"K\"");
+snap!(read_assertions, "assert never * read \"/x/**\"\nassert never allow a.s read { \"/a\", \"/b\" }\nassert never a read secrets::keys");
 snap!(tests_and_expects, "test \"t\" {\n  expect deny a fs read \"/x\"\n  expect allow a.s exec \"/bin/ls\" args [\"-l\"]\n  expect allow a net connect udp 1.1.1.1 port 53\n  expect ask a tool t { x: 1, u: \"https://x\", ok: true, ip: 1.2.3.4, s: { \"a\" } } with { std::p: 2 } tainted(x, u)\n  expect deny a env \"K\"\n}");
 snap!(
     string_parts,

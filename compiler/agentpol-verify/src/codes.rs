@@ -80,7 +80,14 @@ matches it and its decision is one of the forbidden effects). The diagnostic sho
 the request and the rules that decide it.\n\n\
 Example:\n\n    fs { allow read \"~/**\" }\n    assert never a fs read \"~/.ssh/**\"   # AP0508: ~/.ssh/x is allowed\n\n\
 Fix: add the deny the assertion expects (`deny read \"~/.ssh/**\"`), or correct the \
-assertion.";
+assertion.\n\n\
+`assert never WHO read \"GLOB\"` (no `fs`) covers every way to read: fs reads, and \
+tool calls whose `path` argument, or `file:` URL argument, names a matching file. \
+Its counterexample may be such a tool call; the message names the tool and the \
+argument, and the fix is then a tool rule:\n\n    \
+tool read_file { allow when path in { \"~/**\" } }\n    \
+assert never a read \"~/.ssh/**\"   # AP0508: read_file of ~/.ssh is allowed\n\n\
+Fix: `deny when path in { \"~/.ssh/**\" }` in the tool.";
     ASSERTION_PROVED = "AP0509", "assertion-proved",
         "an `assert never` holds for every request",
         "The verifier proved that no request matching the assertion's pattern gets a \
@@ -125,8 +132,9 @@ deny rule of the same agent's or skill's fs rules forbids reading. The tool's \
 server reads the file with its own rights, so the call hands the agent what the fs \
 layer refuses: the tool is a way around the deny. Only explicit deny rules count, \
 as for AP0507. The diagnostic shows the tool call and the refused read. `assert \
-never … fs read` assertions are about fs requests only; this finding is how the \
-verifier covers the tools.\n\n\
+never … fs read` assertions are about fs requests only; `assert never … read` \
+(no `fs`) covers the tools too, and this finding reports the route even without \
+an assertion.\n\n\
 Example:\n\n    fs { deny read \"~/.ssh/**\" }\n    tool read_file { allow when path in { \"~/**\" } }   # AP0514\n\n\
 Fix: narrow the tool rule to paths the fs rules allow, or add a tool deny for the \
 refused paths (`deny when path in { \"~/.ssh/**\" }`).";

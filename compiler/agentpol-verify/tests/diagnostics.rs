@@ -549,6 +549,7 @@ fn assert_policy() -> Policy {
             forbidden: vec![Effect::Allow, Effect::Ask],
             actions: vec![Action::Read],
             matcher: fs_m(&[g]),
+            layers: Default::default(),
             src: at(t, needle, 0),
         });
     }

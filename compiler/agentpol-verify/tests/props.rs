@@ -759,3 +759,161 @@ proptest! {
         prop_assert_eq!(&got, &want);
     }
 }
+
+// ---------------------------------------------------------------- assertions
+
+/// A read-tool rule: `PathIn` on the tool's path argument (or no condition).
+fn read_tool_matcher() -> impl Strategy<Value = Matcher> {
+    prop::option::weighted(
+        0.85,
+        (prop::collection::vec(glob_text(), 1..3), any::<bool>()),
+    )
+    .prop_map(|c| Matcher::Tool {
+        tool: Some("r".into()),
+        conditions: c
+            .map(|(gs, negated)| {
+                vec![Atom {
+                    negated,
+                    test: Test::PathIn {
+                        lhs: op("p"),
+                        globs: gs.iter().map(|g| glob(g)).collect(),
+                    },
+                }]
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// fs read rules and `r(p: path)` rules for the agent and its skill, and an
+/// assertion of either form about either of them.
+fn assertion_case() -> impl Strategy<Value = Policy> {
+    let rules = |prefix: &'static str, n: std::ops::Range<usize>| {
+        (
+            rules_of(Kind::Fs, prefix, n.clone()),
+            prop::collection::vec((effect(true), read_tool_matcher()), n),
+        )
+            .prop_map(move |(mut fs_rules, tools)| {
+                let base = fs_rules.len();
+                fs_rules.extend(tools.into_iter().enumerate().map(|(i, (e, m))| {
+                    rule(
+                        &format!("{prefix}/r{i}"),
+                        e,
+                        Action::Call,
+                        m,
+                        (base + i) as u32 + 2,
+                    )
+                }));
+                fs_rules
+            })
+    };
+    (
+        rules("a", 1..5),
+        rules("a.s", 0..3),
+        glob_text(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(a, s, g, cross, only_allow, of_skill)| {
+            let mut p = policy(
+                vec![agent("a", a, vec![skill("s", s)])],
+                vec![tool("r", &[("p", ArgType::Path)])],
+                vec![],
+            );
+            p.assertions.push(agentpol_core::ir::Assertion {
+                target: if of_skill {
+                    agentpol_core::ir::AssertTarget::Skill {
+                        agent: "a".into(),
+                        skill: "s".into(),
+                    }
+                } else {
+                    agentpol_core::ir::AssertTarget::All
+                },
+                forbidden: if only_allow {
+                    vec![Effect::Allow]
+                } else {
+                    vec![Effect::Allow, Effect::Ask]
+                },
+                actions: vec![Action::Read],
+                matcher: fs(&[g.as_str()]),
+                layers: if cross {
+                    agentpol_core::ir::AssertLayers::Cross
+                } else {
+                    agentpol_core::ir::AssertLayers::Kind
+                },
+                src: src(1),
+            });
+            p
+        })
+}
+
+/// Does some path of the universe, read by fs or (cross form) by the tool,
+/// get a forbidden decision for the assertion's principal?
+fn brute_violated(p: &Policy) -> bool {
+    let Some(a) = p.assertions.first() else {
+        return false;
+    };
+    let skill = match &a.target {
+        agentpol_core::ir::AssertTarget::Skill { skill, .. } => Some(skill.clone()),
+        _ => None,
+    };
+    let Matcher::Fs { globs } = &a.matcher else {
+        return false;
+    };
+    let cross = a.layers == agentpol_core::ir::AssertLayers::Cross;
+    paths()
+        .into_iter()
+        .filter(|path| globs.iter().any(|g| glob_matches(g, path)))
+        .any(|path| {
+            let mut ways = vec![Resource::Fs {
+                action: Action::Read,
+                path: path.clone(),
+            }];
+            if cross {
+                ways.push(Resource::Tool {
+                    tool: "r".into(),
+                    args: [("p".to_string(), serde_json::json!(path))].into(),
+                    params: BTreeMap::new(),
+                    tainted: Vec::new(),
+                    secrets: BTreeMap::new(),
+                });
+            }
+            ways.into_iter().any(|resource| {
+                let req = Request {
+                    agent: "a".into(),
+                    skill: skill.clone(),
+                    resource,
+                };
+                let d =
+                    evaluate(p, &req).unwrap_or_else(|e| panic!("universe request rejected: {e}"));
+                a.forbidden.contains(&d.effect)
+            })
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, max_shrink_iters: 200, ..ProptestConfig::default() })]
+
+    /// Both assertion forms against brute force: violated exactly when some
+    /// request of the universe is a counterexample (each witness is replayed
+    /// by the verifier itself; an unknown or internal finding fails).
+    #[test]
+    fn assertions_match_brute_force(p in assertion_case()) {
+        let want = brute_violated(&p);
+        for naive in [false, true] {
+            let rep = verify(&p, &opts(naive));
+            let mut violated = false;
+            let mut proved = false;
+            for f in &rep.findings {
+                prop_assert!(
+                    !matches!(f.kind, FindingKind::Unknown | FindingKind::Internal),
+                    "{:?}: {} {:?}", f.kind, f.message, f.reason
+                );
+                violated |= f.kind == FindingKind::AssertionViolated;
+                proved |= f.kind == FindingKind::AssertionProved;
+            }
+            prop_assert_eq!(violated, want, "naive: {}", naive);
+            prop_assert_eq!(proved, !want, "naive: {}", naive);
+        }
+    }
+}

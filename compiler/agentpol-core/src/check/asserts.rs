@@ -193,6 +193,11 @@ impl Checker<'_> {
                 .collect(),
         };
         let src = self.sref(a.span);
+        // Only the kindless `read` pattern reaches across layers.
+        let layers = match a.pattern {
+            RequestPattern::Read(..) => ir::AssertLayers::Cross,
+            _ => ir::AssertLayers::Kind,
+        };
         let mut out = Vec::new();
         for (target, home, agent) in targets {
             for m in &matchers {
@@ -202,6 +207,7 @@ impl Checker<'_> {
                         forbidden: forbidden.clone(),
                         actions: actions.clone(),
                         matcher,
+                        layers,
                         src,
                     }),
                     None => {
@@ -285,6 +291,12 @@ impl Checker<'_> {
                         })
                         .collect(),
                 ))
+            }
+            // The same targets as `fs read`; what differs is which layers the
+            // verifier checks (`ir::AssertLayers::Cross`).
+            RequestPattern::Read(targets, _) => {
+                let paths = self.path_targets(0, targets)?;
+                Some((vec![Action::Read], vec![ElabMatcher::Fs(Rc::new(paths))]))
             }
             RequestPattern::Env(lit, _) => {
                 let var = self.interpolate(0, lit)?;

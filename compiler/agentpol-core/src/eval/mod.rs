@@ -9,6 +9,8 @@
 //! * [`decide`]: the same, fail-closed: an error becomes a deny whose reason names it.
 //! * [`matching`]: the primitives (globs, `like`, domains, CIDRs, ports, URLs).
 //! * [`tests`]: runs a policy's `test` blocks.
+//! * [`reads`]: the files a request reads (fs reads, tool path and `file:`
+//!   URL arguments), what `assert never WHO read` is about.
 //!
 //! Architecture invariant: nothing here panics on any request or any IR; a
 //! policy that breaks the IR's invariants gives `AP0890`, never a silent
@@ -16,6 +18,7 @@
 
 pub mod matching;
 mod parse;
+pub mod reads;
 pub mod request_check;
 pub mod tests;
 pub mod validate;

@@ -725,6 +725,9 @@ pub enum RequestPattern {
     Tool(Ident, Option<Cond>, Span),
     /// `env "VAR"`.
     Env(StrLit, Span),
+    /// `read TARGETS`, no kind: every way to read a file (an fs read, or a
+    /// tool call whose `path` argument or `file:` URL argument names it).
+    Read(Expr, Span),
 }
 
 /// `test "name" { expect ... }`.

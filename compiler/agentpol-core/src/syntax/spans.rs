@@ -440,6 +440,10 @@ impl Erase for RequestPattern {
                 v.erase();
                 s.erase();
             }
+            RequestPattern::Read(t, s) => {
+                t.erase();
+                s.erase();
+            }
         }
     }
 }

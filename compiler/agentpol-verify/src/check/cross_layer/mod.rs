@@ -109,17 +109,21 @@ pub(super) fn fs_on<'p>(
     pool.iter()
         .filter(|x| keep(x))
         .filter_map(|x| {
-            x.f.as_ref().ok().map(|f| {
-                let moved = f.subst(&|a: &Atom| match a {
-                    Atom::Glob(Slot::FsPath, g) => {
-                        Some(F::atom(Atom::Glob(slot.clone(), g.clone())))
-                    }
-                    _ => None,
-                });
-                (x.rule.effect, moved, x.rref())
-            })
+            x.f.as_ref()
+                .ok()
+                .map(|f| (x.rule.effect, fs_path_on(f, slot), x.rref()))
         })
         .collect()
+}
+
+/// An fs formula with its path moved to `slot`: the one way a path in
+/// another layer (a binary, a tool argument) is matched against fs globs,
+/// for the cross-layer findings and the cross-layer assertions alike.
+pub(super) fn fs_path_on(f: &F, slot: &Slot) -> F {
+    f.subst(&|a: &Atom| match a {
+        Atom::Glob(Slot::FsPath, g) => Some(F::atom(Atom::Glob(slot.clone(), g.clone()))),
+        _ => None,
+    })
 }
 
 /// Effects and formulas of rules whose formulas could be built.
