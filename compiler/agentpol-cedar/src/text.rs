@@ -184,60 +184,44 @@ impl Expr {
 
     /// The conjunction, folded.
     pub(crate) fn and(items: impl IntoIterator<Item = Expr>) -> Expr {
-        let mut out = Vec::new();
-        // Deduplicated through a set: `out.contains` made 20,000 conjuncts
-        // quadratic.
-        let mut seen = std::collections::HashSet::new();
-        for e in items {
-            match e {
-                Expr::True => {}
-                Expr::False => return Expr::False,
-                Expr::And(inner) => {
-                    for e in inner {
-                        if seen.insert(e.clone()) {
-                            out.push(e)
-                        }
-                    }
-                }
-                e => {
-                    if seen.insert(e.clone()) {
-                        out.push(e)
-                    }
-                }
-            }
-        }
-        match out.len() {
-            0 => Expr::True,
-            1 => out.pop().unwrap_or(Expr::True),
-            _ => Expr::And(out),
-        }
+        Expr::fold(items, true)
     }
 
     /// The disjunction, folded.
     pub(crate) fn or(items: impl IntoIterator<Item = Expr>) -> Expr {
+        Expr::fold(items, false)
+    }
+
+    /// `&&` (`conj`) or `||` of `items`: the identity constant drops out, the
+    /// absorbing one decides, nested chains of the same operator flatten, and
+    /// repeats go (through a set: `Vec::contains` made 20,000 conjuncts
+    /// quadratic).
+    fn fold(items: impl IntoIterator<Item = Expr>, conj: bool) -> Expr {
+        let (identity, absorbing) = if conj {
+            (Expr::True, Expr::False)
+        } else {
+            (Expr::False, Expr::True)
+        };
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let mut add = |e: Expr, out: &mut Vec<Expr>| {
+            if seen.insert(e.clone()) {
+                out.push(e)
+            }
+        };
         for e in items {
             match e {
-                Expr::False => {}
-                Expr::True => return Expr::True,
-                Expr::Or(inner) => {
-                    for e in inner {
-                        if seen.insert(e.clone()) {
-                            out.push(e)
-                        }
-                    }
-                }
-                e => {
-                    if seen.insert(e.clone()) {
-                        out.push(e)
-                    }
-                }
+                e if e == identity => {}
+                e if e == absorbing => return absorbing,
+                Expr::And(inner) if conj => inner.into_iter().for_each(|e| add(e, &mut out)),
+                Expr::Or(inner) if !conj => inner.into_iter().for_each(|e| add(e, &mut out)),
+                e => add(e, &mut out),
             }
         }
         match out.len() {
-            0 => Expr::False,
-            1 => out.pop().unwrap_or(Expr::False),
+            0 => identity,
+            1 => out.pop().unwrap_or(identity),
+            _ if conj => Expr::And(out),
             _ => Expr::Or(out),
         }
     }
