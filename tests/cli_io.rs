@@ -504,6 +504,14 @@ fn source_allow_comments_and_deny_warnings() {
     ]);
     assert_eq!(code(&o), 1, "{}", text(&o));
     assert!(!out.join("manifest.json").exists());
+    // The summary says why nothing was written: there are no errors, so
+    // "(errors)" would contradict its own "0 error(s)" line.
+    assert!(
+        text(&o).contains("0 error(s), 1 warning(s)")
+            && text(&o).contains("wrote      nothing (warnings are errors under --deny-warnings)"),
+        "{}",
+        text(&o)
+    );
     // `check` does not run the verifier: the pragma is not judged there.
     let o = agentpolc(&["check", policy.as_str(), "--deny-warnings"]);
     assert_eq!(code(&o), 0, "{}", text(&o));

@@ -362,6 +362,11 @@ fn print_summary(
             dir.display(),
             dir.join("manifest.json").display()
         ),
+        // Say which refusal it was: with `--deny-warnings` a build with no
+        // error writes nothing too, and "(errors)" next to "0 error(s)" lied.
+        Some(_) if counts.errors == 0 && args.codes.deny_warnings && counts.warnings > 0 => {
+            println!("  wrote      nothing (warnings are errors under --deny-warnings)")
+        }
         Some(_) => println!("  wrote      nothing (errors)"),
         None => println!("  wrote      nothing (pass -o DIR to write the outputs)"),
     }
