@@ -377,10 +377,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn long_disjunctions_are_balanced() {
-        let items: Vec<Expr> = (0..1000).map(|i| Expr::atom(format!("x{i}"))).collect();
-        let text = Expr::or(items).render();
+    /// The deepest parenthesis nesting in `text`.
+    fn paren_depth(text: &str) -> usize {
         let mut depth = 0usize;
         let mut max = 0usize;
         for c in text.chars() {
@@ -393,6 +391,14 @@ mod tests {
                 _ => {}
             }
         }
+        max
+    }
+
+    #[test]
+    fn long_disjunctions_are_balanced() {
+        let items: Vec<Expr> = (0..1000).map(|i| Expr::atom(format!("x{i}"))).collect();
+        let text = Expr::or(items).render();
+        let max = paren_depth(&text);
         assert!(max <= 3, "nesting {max}");
         assert_eq!(text.matches("||").count(), 999);
     }
@@ -402,18 +408,7 @@ mod tests {
         // 20,000 conjuncts printed flat overflowed Cedar's recursive drop.
         let items: Vec<Expr> = (0..20_000).map(|i| Expr::atom(format!("x{i}"))).collect();
         let text = Expr::and(items).render();
-        let mut depth = 0usize;
-        let mut max = 0usize;
-        for c in text.chars() {
-            match c {
-                '(' => {
-                    depth += 1;
-                    max = max.max(depth)
-                }
-                ')' => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-        }
+        let max = paren_depth(&text);
         assert!(max <= 4, "nesting {max}");
         assert_eq!(text.matches("&&").count(), 19_999);
         // Cedar reads it, with the conjuncts in their order.

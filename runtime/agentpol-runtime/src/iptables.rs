@@ -231,16 +231,7 @@ impl Iptables {
             let prog = &self.restore[fam_index(*fam)];
             let out = self.run(prog, &["--noflush"], Some(text))?;
             if !out.status.success() {
-                let removed = self.remove().is_ok();
-                return Err(Box::new(refused(
-                    prog,
-                    &out,
-                    if removed {
-                        Changed::RemovedAll
-                    } else {
-                        Changed::Unknown
-                    },
-                )));
+                return Err(self.refused_midway(prog, &out));
             }
         }
         // (4) Leftovers of an older ruleset.
@@ -259,16 +250,7 @@ impl Iptables {
                 let prog = &self.restore[fam_index(fam)];
                 let out = self.run(prog, &["--noflush"], Some(&removal_script(0, &stale)))?;
                 if !out.status.success() {
-                    let removed = self.remove().is_ok();
-                    return Err(Box::new(refused(
-                        prog,
-                        &out,
-                        if removed {
-                            Changed::RemovedAll
-                        } else {
-                            Changed::Unknown
-                        },
-                    )));
+                    return Err(self.refused_midway(prog, &out));
                 }
                 stale_chains.extend(stale);
             }
@@ -284,6 +266,18 @@ impl Iptables {
             stale_chains,
             stale_sets,
         })
+    }
+
+    /// A program refused after part of the ruleset was loaded: remove all of
+    /// it (a half-loaded ruleset means neither the old nor the new policy)
+    /// and say whether that worked.
+    fn refused_midway(&self, prog: &str, out: &Output) -> Box<Diag> {
+        let changed = if self.remove().is_ok() {
+            Changed::RemovedAll
+        } else {
+            Changed::Unknown
+        };
+        Box::new(refused(prog, out, changed))
     }
 
     /// What differs between what is loaded and `rules` + `sets` (`None`: nothing).
