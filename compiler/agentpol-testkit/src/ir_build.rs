@@ -216,12 +216,20 @@ pub fn agent(name: &str, rules: Vec<Rule>, skills: Vec<Skill>) -> Agent {
 /// A policy of `agents` from one file, `test.agentpol`.
 pub fn policy(agents: Vec<Agent>) -> Policy {
     Policy {
+        agents,
+        ..empty_policy("test.agentpol")
+    }
+}
+
+/// A policy with nothing in it, from one file named `file` (no hash).
+pub fn empty_policy(file: &str) -> Policy {
+    Policy {
         ir_version: IR_VERSION,
         files: vec![FileInfo {
-            name: "test.agentpol".into(),
+            name: file.to_string(),
             sha256: String::new(),
         }],
-        agents,
+        agents: Vec::new(),
         tools: Vec::new(),
         params: Vec::new(),
         secrets: Vec::new(),

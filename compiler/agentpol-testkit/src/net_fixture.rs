@@ -6,8 +6,8 @@
 //! firewall tests.
 
 use agentpol_core::ir::{
-    Action, Agent, DomainPattern, Effect, FileInfo, Host, Matcher, Origin, Policy, PortRange,
-    Proto, Rule, RuleId, Scope, SourceRef, IR_VERSION,
+    Action, Agent, DomainPattern, Effect, Host, Matcher, Origin, Policy, PortRange, Proto, Rule,
+    RuleId, Scope, SourceRef,
 };
 use agentpol_core::request::{Request, Resource};
 use agentpol_core::source::SourceMap;
@@ -29,19 +29,7 @@ impl Fixture {
     pub fn new(text: &str) -> Fixture {
         Fixture {
             text: text.to_string(),
-            policy: Policy {
-                ir_version: IR_VERSION,
-                files: vec![FileInfo {
-                    name: "policy.agentpol".into(),
-                    sha256: String::new(),
-                }],
-                agents: Vec::new(),
-                tools: Vec::new(),
-                params: Vec::new(),
-                secrets: Vec::new(),
-                assertions: Vec::new(),
-                tests: Vec::new(),
-            },
+            policy: crate::ir_build::empty_policy("policy.agentpol"),
         }
     }
 

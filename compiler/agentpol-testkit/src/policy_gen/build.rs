@@ -67,19 +67,7 @@ impl PolicyBuilder {
     /// An empty policy from one file.
     pub fn new(file: &str) -> PolicyBuilder {
         PolicyBuilder {
-            policy: Policy {
-                ir_version: IR_VERSION,
-                files: vec![FileInfo {
-                    name: file.to_string(),
-                    sha256: String::new(),
-                }],
-                agents: Vec::new(),
-                tools: Vec::new(),
-                params: Vec::new(),
-                secrets: Vec::new(),
-                assertions: Vec::new(),
-                tests: Vec::new(),
-            },
+            policy: crate::ir_build::empty_policy(file),
             next: 0,
             text: None,
             cursor: 0,
